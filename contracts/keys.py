@@ -1,0 +1,60 @@
+"""Artifact keys: stable, derived from the job, never random, so a retry overwrites the same object."""
+
+from __future__ import annotations
+
+import re
+
+_JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{7,63}$")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def is_valid_job_id(job_id: str) -> bool:
+    """True when job_id has the shape Aodio gives job ids (lower-case, digits, dashes)."""
+    return bool(_JOB_ID.match(job_id))
+
+
+def safe_file_name(name: str, default: str = "upload") -> str:
+    """A file name with no directories, no traversal and only portable characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _SAFE_NAME.sub("_", base).strip("._")
+    return cleaned[:120] or default
+
+
+def job_prefix(job_id: str) -> str:
+    return f"jobs/{job_id}/"
+
+
+def source_key(job_id: str, original_name: str) -> str:
+    return f"jobs/{job_id}/source/{safe_file_name(original_name)}"
+
+
+def normalized_audio_key(job_id: str) -> str:
+    return f"jobs/{job_id}/audio/normalized.flac"
+
+
+def chunk_audio_key(job_id: str, index: int) -> str:
+    return f"jobs/{job_id}/audio/chunks/{index:05d}.flac"
+
+
+def chunk_plan_key(job_id: str) -> str:
+    return f"jobs/{job_id}/audio/chunks.json"
+
+
+def diarization_turns_key(job_id: str) -> str:
+    return f"jobs/{job_id}/diarization/turns.json"
+
+
+def diarization_rttm_key(job_id: str) -> str:
+    return f"jobs/{job_id}/diarization/turns.rttm"
+
+
+def chunk_transcript_key(job_id: str, index: int) -> str:
+    return f"jobs/{job_id}/transcript/chunks/{index:05d}.json"
+
+
+def transcript_key(job_id: str, extension: str = "json") -> str:
+    return f"jobs/{job_id}/transcript/transcript.{extension}"
+
+
+def summary_key(job_id: str, extension: str = "json") -> str:
+    return f"jobs/{job_id}/summary/summary.{extension}"

@@ -1,0 +1,48 @@
+"""Job options: what a user may ask of one run of a job."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+LanguageCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639-1 code")]
+SpeakerCount = Annotated[int, msgspec.Meta(ge=1, le=32)]
+ChunkSeconds = Annotated[float, msgspec.Meta(ge=30, le=3600)]
+
+SummaryMethod = Literal["llm", "extractive", "none"]
+
+
+class JobOptions(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """Options for one job; every field optional, unset means the deployment default."""
+
+    language: LanguageCode | None = None
+    per_chunk_language: bool = False
+    speakers: SpeakerCount | None = None
+    min_speakers: SpeakerCount | None = None
+    max_speakers: SpeakerCount | None = None
+    transcribe_model: str | None = None
+    diarize_segmentation_model: str | None = None
+    diarize_embedding_model: str | None = None
+    summary_method: SummaryMethod = "llm"
+    summary_model: str | None = None
+    chunk_seconds: ChunkSeconds | None = None
+
+    def __post_init__(self) -> None:
+        low, high = self.min_speakers, self.max_speakers
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_speakers ({low}) is greater than max_speakers ({high})")
+        if self.speakers is not None and (low is not None or high is not None):
+            raise ValueError("give either speakers, or min_speakers/max_speakers, not both")
+
+
+_options_decoder = msgspec.json.Decoder(JobOptions)
+
+
+def parse_options(raw: bytes | str) -> JobOptions:
+    """Decode and validate options from JSON; raises msgspec.ValidationError with the reason."""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    return _options_decoder.decode(raw or b"{}")

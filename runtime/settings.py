@@ -1,0 +1,61 @@
+"""Settings shared by every process: NATS, storage, delivery policy. One typed object, validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """The seed's rule: a mounted Railway volume when there is one, else ./data."""
+    import os
+
+    mount = os.environ.get("RAILWAY_VOLUME_MOUNT_PATH")
+    if mount and Path(mount).is_dir():
+        return Path(mount)
+    return Path("data").resolve()
+
+
+class NatsSettings(BaseSettings):
+    """How to reach NATS JetStream, and the delivery policy every stage shares."""
+
+    model_config = SettingsConfigDict(env_prefix="AODIO_NATS_", extra="ignore", env_ignore_empty=True)
+
+    url: str = "nats://127.0.0.1:4222"
+    user: str | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+    creds_file: Path | None = None
+    stream_max_age_days: float = Field(default=30.0, gt=0)
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    duplicate_window_s: float = Field(default=1200.0, gt=0)
+    ack_wait_s: float = Field(default=60.0, ge=1)
+    max_deliver: int = Field(default=5, ge=1)
+    retry_backoff_s: list[float] = Field(default_factory=lambda: [5.0, 30.0, 120.0, 300.0])
+    drain_timeout_s: float = Field(default=30.0, ge=0)
+
+
+class StorageSettings(BaseSettings):
+    """Where artifacts live: a directory (local disk, Railway volume) or any S3 endpoint."""
+
+    model_config = SettingsConfigDict(env_prefix="AODIO_STORAGE_", extra="ignore", env_ignore_empty=True)
+
+    backend: Literal["directory", "s3"] = "directory"
+    directory: Path = Field(default_factory=lambda: default_data_dir() / "artifacts")
+    s3_endpoint: str | None = None  # host:port, e.g. 127.0.0.1:8333 or s3.amazonaws.com
+    s3_bucket: str = "aodio"
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_region: str | None = None
+    s3_secure: bool = False
+    s3_prefix: str = ""  # e.g. "prod/" to share a bucket between deployments
+    scratch_dir: Path = Field(default_factory=lambda: default_data_dir() / "scratch")
+
+    @model_validator(mode="after")
+    def _s3_needs_endpoint(self) -> StorageSettings:
+        if self.backend == "s3" and not self.s3_endpoint:
+            raise ValueError("AODIO_STORAGE_S3_ENDPOINT is required when AODIO_STORAGE_BACKEND=s3")
+        return self
