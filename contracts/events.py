@@ -9,7 +9,14 @@ import msgspec
 from contracts.options import JobOptions
 
 Stage = Literal["ingest", "transcode", "diarize", "transcribe", "assemble", "summarize"]
-STAGES: tuple[Stage, ...] = ("ingest", "transcode", "diarize", "transcribe", "assemble", "summarize")
+STAGES: tuple[Stage, ...] = (
+    "ingest",
+    "transcode",
+    "diarize",
+    "transcribe",
+    "assemble",
+    "summarize",
+)
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Index = Annotated[int, msgspec.Meta(ge=0)]

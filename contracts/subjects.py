@@ -1,51 +1,85 @@
-"""Subject names: one registry maps each event type to its versioned subject."""
+"""Subject names: one registry maps each event type to its versioned subject.
+
+A deployment (or a test) may set a namespace so that several Aodio installs share one NATS server:
+namespace ``acme`` gives ``acme.aodio.v1.job.submitted``, stream ``AODIO_ACME``, bucket ``aodio_jobs_acme``.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from contracts import events as ev
 
-PREFIX = "aodio.v1"
-STREAM_NAME = "AODIO"
-JOBS_BUCKET = "aodio_jobs"
+VERSION = "v1"
 
-SUBJECTS: dict[type[ev.Event], str] = {
-    ev.JobSubmitted: f"{PREFIX}.job.submitted",
-    ev.AudioNormalized: f"{PREFIX}.audio.normalized",
-    ev.ChunkPlanned: f"{PREFIX}.chunk.planned",
-    ev.DiarizationCompleted: f"{PREFIX}.diarization.completed",
-    ev.ChunkTranscribed: f"{PREFIX}.chunk.transcribed",
-    ev.TranscriptAssembled: f"{PREFIX}.transcript.assembled",
-    ev.SummaryCompleted: f"{PREFIX}.summary.completed",
-    ev.JobFailed: f"{PREFIX}.job.failed",
+# Event type -> subject suffix, versioned. A breaking change is a new version, never an edit here.
+EVENT_SUBJECTS: dict[type[ev.Event], str] = {
+    ev.JobSubmitted: "job.submitted",
+    ev.AudioNormalized: "audio.normalized",
+    ev.ChunkPlanned: "chunk.planned",
+    ev.DiarizationCompleted: "diarization.completed",
+    ev.ChunkTranscribed: "chunk.transcribed",
+    ev.TranscriptAssembled: "transcript.assembled",
+    ev.SummaryCompleted: "summary.completed",
+    ev.JobFailed: "job.failed",
 }
 
-DEAD_LETTER_PREFIX = f"{PREFIX}.dead_letter"
-PROGRESS_PREFIX = f"{PREFIX}.progress"
-
-# Everything the stream stores. Progress is deliberately absent: it is live-only, the KV keeps the latest.
-STREAM_SUBJECTS: list[str] = [*SUBJECTS.values(), f"{DEAD_LETTER_PREFIX}.>"]
-
-# Which subjects each stage consumes (one durable consumer per stage, shared by its replicas).
-STAGE_INPUTS: dict[str, list[str]] = {
-    "transcode": [SUBJECTS[ev.JobSubmitted]],
-    "diarize": [SUBJECTS[ev.AudioNormalized]],
-    "transcribe": [SUBJECTS[ev.ChunkPlanned]],
-    "assemble": [SUBJECTS[ev.DiarizationCompleted], SUBJECTS[ev.ChunkTranscribed]],
-    "summarize": [SUBJECTS[ev.TranscriptAssembled]],
+# Which events each stage consumes (one durable consumer per stage, shared by all its replicas).
+STAGE_INPUTS: dict[str, list[type[ev.Event]]] = {
+    "transcode": [ev.JobSubmitted],
+    "diarize": [ev.AudioNormalized],
+    "transcribe": [ev.ChunkPlanned],
+    "assemble": [ev.DiarizationCompleted, ev.ChunkTranscribed],
+    "summarize": [ev.TranscriptAssembled],
 }
 
-
-def subject_for(event: ev.Event) -> str:
-    """The subject an event is published on."""
-    return SUBJECTS[type(event)]
+_NAMESPACE = re.compile(r"^[a-z0-9_]{0,32}$")
 
 
-def dead_letter_subject(stage: str) -> str:
-    return f"{DEAD_LETTER_PREFIX}.{stage}"
+@dataclass(frozen=True)
+class Topology:
+    """Every NATS name Aodio uses, derived from one optional namespace."""
 
+    namespace: str = ""
 
-def progress_subject(job_id: str) -> str:
-    return f"{PROGRESS_PREFIX}.{job_id}"
+    def __post_init__(self) -> None:
+        if not _NAMESPACE.match(self.namespace):
+            raise ValueError("namespace must be 0-32 characters of a-z, 0-9 and _")
+
+    @property
+    def prefix(self) -> str:
+        base = f"aodio.{VERSION}"
+        return f"{self.namespace}.{base}" if self.namespace else base
+
+    @property
+    def stream(self) -> str:
+        return f"AODIO_{self.namespace.upper()}" if self.namespace else "AODIO"
+
+    @property
+    def jobs_bucket(self) -> str:
+        return f"aodio_jobs_{self.namespace}" if self.namespace else "aodio_jobs"
+
+    def subject_for(self, event: ev.Event | type[ev.Event]) -> str:
+        """The subject an event (or event type) is published on."""
+        kind = event if isinstance(event, type) else type(event)
+        return f"{self.prefix}.{EVENT_SUBJECTS[kind]}"
+
+    def stage_subjects(self, stage: str) -> list[str]:
+        return [self.subject_for(kind) for kind in STAGE_INPUTS[stage]]
+
+    def dead_letter_subject(self, stage: str) -> str:
+        return f"{self.prefix}.dead_letter.{stage}"
+
+    def progress_subject(self, job_id: str) -> str:
+        return f"{self.prefix}.progress.{job_id}"
+
+    @property
+    def stream_subjects(self) -> list[str]:
+        """What the stream stores. Progress is absent on purpose: live only, the KV keeps the latest."""
+        return [f"{self.prefix}.{suffix}" for suffix in EVENT_SUBJECTS.values()] + [
+            f"{self.prefix}.dead_letter.>"
+        ]
 
 
 def message_id(event: ev.Event) -> str:

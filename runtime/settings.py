@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.subjects import Topology
+
 
 def default_data_dir() -> Path:
     """The seed's rule: a mounted Railway volume when there is one, else ./data."""
@@ -22,9 +24,12 @@ def default_data_dir() -> Path:
 class NatsSettings(BaseSettings):
     """How to reach NATS JetStream, and the delivery policy every stage shares."""
 
-    model_config = SettingsConfigDict(env_prefix="AODIO_NATS_", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix="AODIO_NATS_", extra="ignore", env_ignore_empty=True
+    )
 
     url: str = "nats://127.0.0.1:4222"
+    namespace: str = ""  # lets several installs (or tests) share one NATS server
     user: str | None = None
     password: SecretStr | None = None
     token: SecretStr | None = None
@@ -37,11 +42,17 @@ class NatsSettings(BaseSettings):
     retry_backoff_s: list[float] = Field(default_factory=lambda: [5.0, 30.0, 120.0, 300.0])
     drain_timeout_s: float = Field(default=30.0, ge=0)
 
+    @property
+    def topology(self) -> Topology:
+        return Topology(self.namespace)
+
 
 class StorageSettings(BaseSettings):
     """Where artifacts live: a directory (local disk, Railway volume) or any S3 endpoint."""
 
-    model_config = SettingsConfigDict(env_prefix="AODIO_STORAGE_", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix="AODIO_STORAGE_", extra="ignore", env_ignore_empty=True
+    )
 
     backend: Literal["directory", "s3"] = "directory"
     directory: Path = Field(default_factory=lambda: default_data_dir() / "artifacts")

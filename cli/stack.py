@@ -1,0 +1,126 @@
+"""The embedded default on one machine: nats-server, optional local S3, every built service, the API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runtime.embedded import NatsServer, WeedMini, free_ports
+from services.registry import SERVICE_MODULES
+
+log = logging.getLogger(__name__)
+
+
+class StackError(RuntimeError):
+    """The local stack could not start; the message says what to do."""
+
+
+def check_tools() -> None:
+    """Fail early, with the fix, when ffmpeg is missing."""
+    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+    if missing:
+        raise StackError(f"{' and '.join(missing)} not found: run `make setup` (installs Debian's ffmpeg)")
+
+
+class LocalStack:
+    """Starts everything in one process tree and stops all of it, in reverse order."""
+
+    def __init__(self, data_dir: Path, api_port: int = 8000, s3: bool = False, host: str = "127.0.0.1"):
+        self.data_dir = data_dir.resolve()
+        self.api_port = api_port or free_ports(1)[0]
+        self.host, self.s3 = host, s3
+        self.nats = NatsServer(self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats-server.log")
+        self.weed: WeedMini | None = None
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            AODIO_NATS_URL=self.nats.url,
+            AODIO_INGEST_HOST=self.host,
+            AODIO_INGEST_PORT=str(self.api_port),
+            AODIO_STORAGE_SCRATCH_DIR=str(self.data_dir / "scratch"),
+            PYTHONUNBUFFERED="1",
+        )
+        if self.weed is not None:
+            env.update(
+                AODIO_STORAGE_BACKEND="s3",
+                AODIO_STORAGE_S3_ENDPOINT=self.weed.endpoint,
+                AODIO_STORAGE_S3_ACCESS_KEY=self.weed.access_key,
+                AODIO_STORAGE_S3_SECRET_KEY=self.weed.secret_key,
+            )
+        else:
+            env.setdefault("AODIO_STORAGE_BACKEND", "directory")
+            env.setdefault("AODIO_STORAGE_DIRECTORY", str(self.data_dir / "artifacts"))
+        return env
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        check_tools()
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.nats.start()
+        if self.s3:
+            self.weed = WeedMini(self.data_dir / "s3", log_file=self.data_dir / "logs" / "weed.log")
+            self.weed.start()
+        env = self.environment()
+        for stage, module in SERVICE_MODULES.items():
+            logfile = (self.data_dir / "logs" / f"{stage}.log").open("ab")
+            self.children[stage] = subprocess.Popen(
+                [sys.executable, "-m", module], env=env, stdout=logfile, stderr=subprocess.STDOUT
+            )
+        self._wait_healthy(timeout_s)
+
+    def _wait_healthy(self, timeout_s: float) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for stage, child in self.children.items():
+                if child.poll() is not None:
+                    raise StackError(f"{stage} exited at start-up: see {self.data_dir}/logs/{stage}.log")
+            try:
+                if httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise StackError(f"the API did not become healthy in {timeout_s:.0f} s: see {self.data_dir}/logs")
+
+    def dead_children(self) -> list[str]:
+        return [stage for stage, child in self.children.items() if child.poll() is not None]
+
+    def stop(self, grace_s: float = 15.0) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.children.clear()
+        if self.weed is not None:
+            self.weed.stop()
+        self.nats.stop()
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

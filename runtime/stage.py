@@ -1,0 +1,49 @@
+"""What a stage implements, and what the runtime hands it. Nothing here speaks NATS."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from contracts.events import Event, PipelineEvent
+from contracts.state import JobState
+from runtime.storage.base import Storage
+
+ProgressFn = Callable[..., None]
+
+
+@dataclass
+class Outcome:
+    """What a handler returns: events to publish next and how the job state changes.
+
+    `update` edits the job state in place (it runs under compare-and-set, maybe more than once, so it
+    must be idempotent). `stage_done` marks the stage done; fan-out stages decide in `update` instead.
+    """
+
+    events: Sequence[Event] = ()
+    update: Callable[[JobState], None] | None = None
+    stage_done: bool = True
+
+
+@dataclass
+class StageContext:
+    """Everything a handler may use for one message."""
+
+    job: JobState
+    attempt: int
+    storage: Storage
+    scratch_dir: Path
+    progress: ProgressFn
+    log: logging.LoggerAdapter[logging.Logger]
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+class Handler(Protocol):
+    """A stage: one decoded event in, an Outcome out. Heavy work goes in `asyncio.to_thread`."""
+
+    stage: str
+
+    async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome: ...

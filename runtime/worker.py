@@ -1,0 +1,293 @@
+"""The one pull-consume loop every stage runs. Ack, nak, term and dead letters are decided here only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import resource
+import time
+from pathlib import Path
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from contracts.events import DeadLetter, Event, JobFailed, PipelineEvent, decode_event, encode
+from contracts.state import JobState
+from contracts.subjects import message_id
+from runtime.errors import is_permanent, reason_of
+from runtime.jobs import JobNotFound, JobStore
+from runtime.progress import ProgressReporter
+from runtime.settings import NatsSettings
+from runtime.stage import Handler, Outcome, StageContext
+from runtime.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+
+def _cpu_seconds() -> float:
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class Worker:
+    """Runs one stage's handler over its durable consumer until stopped; drains on stop."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        nc: Client,
+        settings: NatsSettings,
+        storage: Storage,
+        jobs: JobStore,
+        scratch_dir: Path,
+        concurrency: int = 1,
+        fetch_timeout_s: float = 2.0,
+    ) -> None:
+        self.handler, self.stage = handler, handler.stage
+        self._nc, self._js = nc, nc.jetstream()
+        self._settings, self._topology = settings, settings.topology
+        self._storage, self._jobs, self._scratch = storage, jobs, scratch_dir
+        self._concurrency, self._fetch_timeout_s = concurrency, fetch_timeout_s
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop fetching; messages in flight finish (bounded by drain_timeout_s)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        loops = [asyncio.create_task(self._consume()) for _ in range(self._concurrency)]
+        log.info("stage %s consuming (%d in parallel)", self.stage, self._concurrency)
+        await self._stopping.wait()
+        _, pending = await asyncio.wait(loops, timeout=self._settings.drain_timeout_s or None)
+        for task in pending:  # unacked messages are redelivered to another replica after ack_wait
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        log.info("stage %s drained", self.stage)
+
+    async def _consume(self) -> None:
+        sub = await self._js.pull_subscribe_bind(durable=self.stage, stream=self._topology.stream)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    messages = await sub.fetch(1, timeout=self._fetch_timeout_s)
+                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                    continue
+                except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                    await asyncio.sleep(1)
+                    continue
+                for msg in messages:
+                    await self._process(msg)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _process(self, msg: Msg) -> None:
+        attempt = msg.metadata.num_delivered or 1
+        try:
+            event = decode_event(msg.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._give_up(msg, None, f"malformed event: {exc}", attempt)
+            return
+        job_log = logging.LoggerAdapter(log, {"job_id": event.job_id, "stage": self.stage})
+        try:
+            job = await self._jobs.get(event.job_id)
+        except JobNotFound:
+            await self._give_up(msg, event, f"unknown job {event.job_id}", attempt, fail_job=False)
+            return
+        if event.generation < job.generation or job.status == "failed":
+            job_log.info("skipping %s: job is failed or superseded", msg.subject)
+            await msg.ack_sync()
+            return
+        await self._jobs.update(event.job_id, lambda s: self._mark_running(s, attempt))
+        result = await self._run_handler(msg, event, job, attempt, job_log)
+        if result is None:
+            return
+        outcome, cpu_s = result
+        for next_event in outcome.events:
+            await self._publish(next_event)
+        await self._jobs.update(event.job_id, lambda s: self._mark_done(s, event, outcome, cpu_s))
+        await msg.ack_sync()
+        job_log.info("%s handled (attempt %d)", type(event).__name__, attempt)
+
+    async def _run_handler(
+        self,
+        msg: Msg,
+        event: PipelineEvent,
+        job: JobState,
+        attempt: int,
+        job_log: logging.LoggerAdapter,
+    ) -> tuple[Outcome, float] | None:
+        progress = ProgressReporter(
+            asyncio.get_running_loop(),
+            lambda report: self._report_progress(event, report),
+            job_id=event.job_id,
+            generation=event.generation,
+            stage=self.stage,
+        )
+        ctx = StageContext(
+            job=job,
+            attempt=attempt,
+            storage=self._storage,
+            scratch_dir=self._scratch,
+            progress=progress,
+            log=job_log,
+        )
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        started_cpu = _cpu_seconds()
+        try:
+            outcome = await self.handler.handle(event, ctx)
+        except Exception as exc:
+            if not is_permanent(exc) and not hasattr(exc, "reason"):
+                job_log.exception("stage %s raised", self.stage)
+            await self._retry_or_give_up(msg, event, exc, attempt)
+            return None
+        finally:
+            heartbeat.cancel()
+            await progress.flush()
+        return outcome, _cpu_seconds() - started_cpu
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        interval = max(0.5, self._settings.ack_wait_s / 2)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    async def _retry_or_give_up(
+        self, msg: Msg, event: PipelineEvent, exc: Exception, attempt: int
+    ) -> None:
+        reason = reason_of(exc)
+        if is_permanent(exc):
+            await self._give_up(msg, event, reason, attempt)
+            return
+        if attempt >= self._settings.max_deliver:
+            await self._give_up(msg, event, f"gave up after {attempt} attempts: {reason}", attempt)
+            return
+        backoff = self._settings.retry_backoff_s or [1.0]
+        delay = backoff[min(attempt - 1, len(backoff) - 1)]
+        log.warning(
+            "job %s stage %s attempt %d failed, retry in %.0fs: %s",
+            event.job_id,
+            self.stage,
+            attempt,
+            delay,
+            reason,
+        )
+
+        def note(state: JobState) -> None:
+            state.stage(
+                self.stage
+            ).error = f"attempt {attempt} failed, retrying in {delay:.0f}s: {reason}"
+
+        with contextlib.suppress(Exception):
+            await self._jobs.update(event.job_id, note)
+        await msg.nak(delay=delay)
+
+    async def _give_up(
+        self,
+        msg: Msg,
+        event: PipelineEvent | None,
+        reason: str,
+        attempt: int,
+        fail_job: bool = True,
+    ) -> None:
+        """Permanent failure: the job is marked failed, a dead letter recorded, the message termed."""
+        job_id = event.job_id if event is not None else None
+        log.error("job %s stage %s failed for good: %s", job_id, self.stage, reason)
+        if event is not None and fail_job:
+            await self._jobs.update(
+                event.job_id, lambda s: self._mark_failed(s, event, reason, attempt)
+            )
+            await self._publish(
+                JobFailed(
+                    job_id=event.job_id,
+                    generation=event.generation,
+                    stage=self.stage,  # type: ignore[arg-type]
+                    reason=reason,
+                    attempts=attempt,
+                )
+            )
+        letter = DeadLetter(
+            stage=self.stage,
+            subject=msg.subject,
+            reason=reason,
+            attempts=attempt,
+            payload=msg.data.decode("utf-8", "replace"),
+            job_id=job_id,
+            stream_sequence=msg.metadata.sequence.stream,
+            failed_at=time.time(),
+        )
+        await self._js.publish(
+            self._topology.dead_letter_subject(self.stage),
+            encode(letter),
+            headers={"Nats-Msg-Id": f"dead.{self.stage}.{msg.metadata.sequence.stream}"},
+        )
+        await msg.term()
+
+    async def _publish(self, event: Event) -> None:
+        await self._js.publish(
+            self._topology.subject_for(event),
+            encode(event),
+            headers={"Nats-Msg-Id": message_id(event)},
+        )
+
+    async def _report_progress(self, event: PipelineEvent, report: object) -> None:
+        await self._nc.publish(self._topology.progress_subject(event.job_id), encode(report))  # type: ignore[arg-type]
+
+        def apply(state: JobState) -> bool | None:
+            if state.generation != event.generation:
+                return False
+            stage = state.stage(self.stage)
+            if stage.status in ("done", "failed"):
+                return False
+            stage.done, stage.total = report.done, report.total  # type: ignore[attr-defined]
+            stage.unit, stage.message, stage.eta_s = report.unit, report.message, report.eta_s  # type: ignore[attr-defined]
+            return None
+
+        await self._jobs.update(event.job_id, apply)
+
+    def _mark_running(self, state: JobState, attempt: int) -> None:
+        stage = state.stage(self.stage)
+        if stage.status in ("pending", "failed", "not_built"):
+            stage.status = "running"
+        stage.started_at = stage.started_at or time.time()
+        stage.attempts = max(stage.attempts, attempt)
+        if state.status == "queued":
+            state.status = "running"
+
+    def _mark_done(
+        self, state: JobState, event: PipelineEvent, outcome: Outcome, cpu_s: float
+    ) -> bool | None:
+        if state.generation != event.generation:
+            return False
+        stage = state.stage(self.stage)
+        stage.cpu_s = (stage.cpu_s or 0.0) + cpu_s
+        stage.error = None
+        if outcome.update is not None:
+            outcome.update(state)
+        if outcome.stage_done:
+            stage.status = "done"
+            stage.finished_at = time.time()
+            stage.wall_s = stage.finished_at - (stage.started_at or stage.finished_at)
+            stage.done = stage.total = stage.total or 1.0
+            stage.eta_s = 0.0
+        return None
+
+    def _mark_failed(
+        self, state: JobState, event: PipelineEvent, reason: str, attempt: int
+    ) -> bool | None:
+        if state.generation != event.generation:
+            return False
+        state.status, state.error, state.failed_stage = "failed", reason, self.stage
+        stage = state.stage(self.stage)
+        stage.status, stage.error, stage.attempts = "failed", reason, attempt
+        stage.finished_at = time.time()
+        return None

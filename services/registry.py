@@ -1,0 +1,14 @@
+"""Which stages exist, in pipeline order, and the module that runs each as a service."""
+
+from __future__ import annotations
+
+PIPELINE: tuple[str, ...] = ("ingest", "transcode", "diarize", "transcribe", "assemble", "summarize")
+
+# stage -> module with a main(); a stage missing here is not built yet.
+SERVICE_MODULES: dict[str, str] = {
+    "ingest": "services.ingest.main",
+    "transcode": "services.transcode.main",
+}
+
+BUILT_STAGES: tuple[str, ...] = tuple(s for s in PIPELINE if s in SERVICE_MODULES)
+NOT_BUILT_STAGES: tuple[str, ...] = tuple(s for s in PIPELINE if s not in SERVICE_MODULES)

@@ -1,0 +1,109 @@
+"""Transcode: validate an upload, normalise it to 16 kHz mono FLAC, plan and cut chunks at silences."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+
+from contracts import keys
+from contracts.events import AudioNormalized, ChunkPlanned, Event, JobSubmitted, PipelineEvent
+from contracts.state import JobState
+from runtime.errors import PermanentError
+from runtime.stage import Outcome, StageContext
+from services.transcode.chunking import Chunk, plan_chunks
+from services.transcode.config import TranscodeSettings
+from services.transcode.cutting import cut_chunks
+from services.transcode.errors import MediaError
+from services.transcode.normalize import normalize
+from services.transcode.probe import probe
+
+DOWNSTREAM = ("diarize", "transcribe", "assemble", "summarize")
+
+
+class TranscodeHandler:
+    stage = "transcode"
+
+    def __init__(self, settings: TranscodeSettings) -> None:
+        self.settings = settings
+
+    async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
+        if not isinstance(event, JobSubmitted):
+            raise PermanentError(f"transcode expects job.submitted, got {type(event).__name__}")
+        try:
+            return await asyncio.to_thread(self._transcode, event, ctx)
+        except MediaError as exc:
+            raise PermanentError(exc.reason) from exc
+
+    def _transcode(self, event: JobSubmitted, ctx: StageContext) -> Outcome:
+        job_id, storage = event.job_id, ctx.storage
+        target_s = event.options.chunk_seconds or self.settings.chunk_seconds
+        ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=ctx.scratch_dir, prefix=f"transcode-{job_id}-") as tmp:
+            work = Path(tmp)
+            normalized = work / "normalized.flac"
+            with storage.local_file(event.source_key, work) as source:
+                info = probe(source, max_duration_s=self.settings.max_duration_s)
+                ctx.log.info("probed %s: %.1f s of %s", event.original_name, info.duration_s, info.codec)
+                ctx.progress(0.0, info.duration_s, "s", "decoding")
+                result = normalize(
+                    source,
+                    normalized,
+                    progress=lambda done, total: ctx.progress(done, total, "s", "decoding"),
+                )
+            chunks = plan_chunks(result.duration_s, result.silences, target_s=target_s)
+            ctx.progress(result.duration_s, result.duration_s, "s", f"cutting {len(chunks)} chunks")
+            chunk_files = cut_chunks(normalized, chunks, work / "chunks")
+            storage.put_file(keys.normalized_audio_key(job_id), normalized)
+            for chunk, path in zip(chunks, chunk_files, strict=True):
+                storage.put_file(keys.chunk_audio_key(job_id, chunk.index), path)
+            storage.put_bytes(
+                keys.chunk_plan_key(job_id), _chunk_plan_json(chunks, result.silences), "application/json"
+            )
+        return Outcome(
+            events=self._events(event, result.duration_s, chunks),
+            update=lambda state: _record(state, result.duration_s, len(chunks), job_id),
+        )
+
+    def _events(self, event: JobSubmitted, duration_s: float, chunks: list[Chunk]) -> list[Event]:
+        job_id, generation, options = event.job_id, event.generation, event.options
+        normalized_event = AudioNormalized(
+            job_id=job_id,
+            generation=generation,
+            normalized_key=keys.normalized_audio_key(job_id),
+            duration_s=duration_s,
+            chunk_count=len(chunks),
+            options=options,
+        )
+        planned = [
+            ChunkPlanned(
+                job_id=job_id,
+                generation=generation,
+                index=chunk.index,
+                count=len(chunks),
+                start_s=chunk.start_s,
+                end_s=chunk.end_s,
+                chunk_key=keys.chunk_audio_key(job_id, chunk.index),
+                options=options,
+            )
+            for chunk in chunks
+        ]
+        return [normalized_event, *planned]
+
+
+def _chunk_plan_json(chunks: list[Chunk], silences: list[tuple[float, float]]) -> bytes:
+    plan = {
+        "chunks": [{"index": c.index, "start_s": c.start_s, "end_s": c.end_s} for c in chunks],
+        "silences": [[round(a, 3), round(b, 3)] for a, b in silences],
+    }
+    return json.dumps(plan).encode()
+
+
+def _record(state: JobState, duration_s: float, chunk_count: int, job_id: str) -> None:
+    state.duration_s = duration_s
+    state.chunks_total = chunk_count
+    state.outputs["normalized_audio"] = keys.normalized_audio_key(job_id)
+    state.outputs["chunk_plan"] = keys.chunk_plan_key(job_id)
+    for name in DOWNSTREAM:
+        state.stage(name)

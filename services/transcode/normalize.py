@@ -1,0 +1,161 @@
+"""One streaming ffmpeg pass: 16 kHz mono FLAC to disk, PCM to Python for silences and progress."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import ffmpeg
+import msgspec
+import numpy as np
+
+from services.transcode.errors import MediaError
+
+__all__ = ["NormalizeResult", "Progress", "find_silences", "normalize"]
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+FRAME_SAMPLES = 480  # 30 ms
+BLOCK_FRAMES = 500  # 15 s of PCM per read: big reads keep Python's share of the pass small
+LEVEL_STEP_DB = 0.5  # frame levels are stored as one byte: 0.5 dB steps from -100 dB
+QUIET_SPAN_FRAMES = 100  # one quietest point per 3 s, for cutting where there is no silence
+PROGRESS_EVERY_S = 1.5
+TRUNCATED_RATIO = 0.5
+
+Progress = Callable[[float, float], None]
+
+
+class NormalizeResult(msgspec.Struct, frozen=True, kw_only=True):
+    """Decoded length, silent spans and quietest points of the normalized audio."""
+
+    duration_s: float
+    silences: list[tuple[float, float]]
+    quiet_points: list[float] = []
+    sample_rate: int = SAMPLE_RATE
+
+
+def _ffmpeg_argv(source: Path, dest: Path, flac_level: int) -> list[str]:
+    """Build the two-output command: FLAC file plus raw s16le PCM on stdout."""
+    audio = ffmpeg.input(str(source))["a:0"]
+    mono = audio.filter("aresample", SAMPLE_RATE, ochl="mono", osf="s16")
+    split = mono.filter_multi_output("asplit", 2)
+    flac = ffmpeg.output(split[0], str(dest), acodec="flac", compression_level=flac_level)
+    pcm = ffmpeg.output(split[1], "pipe:1", format="s16le", acodec="pcm_s16le")
+    compiled = ffmpeg.merge_outputs(flac, pcm).overwrite_output().compile()
+    return ["ffmpeg", "-nostdin", "-threads", "0", "-loglevel", "error", *compiled[1:]]
+
+
+def _frame_levels(block: np.ndarray) -> np.ndarray:
+    """Quantize each 30 ms frame's RMS level (dBFS, floor -100) to one byte."""
+    whole = block.size - block.size % FRAME_SAMPLES
+    frames = block[:whole].reshape(-1, FRAME_SAMPLES)
+    energy = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / FRAME_SAMPLES
+    if whole < block.size:
+        tail = block[whole:].astype(np.float64)
+        energy = np.append(energy, np.mean(tail * tail))
+    db = 10.0 * np.log10(energy / 32768.0**2 + 1e-10)
+    return np.clip(np.round((db + 100.0) / LEVEL_STEP_DB), 0, 255).astype(np.uint8)
+
+
+def find_silences(
+    levels: np.ndarray, total_samples: int, min_silence_s: float = 0.3
+) -> list[tuple[float, float]]:
+    """Find runs of frames below an adaptive threshold lasting at least min_silence_s."""
+    if levels.size == 0:
+        return []
+    floor, loud = np.percentile(levels, [10, 95])
+    # Quiet relative to this recording: a quarter of the way from its floor to its speech level.
+    threshold = floor + max(6.0 / LEVEL_STEP_DB, 0.25 * (loud - floor))
+    quiet = np.concatenate(([False], levels <= threshold, [False]))
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    keep = (ends - starts) * FRAME_SAMPLES >= min_silence_s * SAMPLE_RATE
+    frame_s = FRAME_SAMPLES / SAMPLE_RATE
+    total_s = total_samples / SAMPLE_RATE
+    return [
+        (round(s * frame_s, 3), round(min(e * frame_s, total_s), 3))
+        for s, e in zip(starts[keep], ends[keep], strict=True)
+    ]
+
+
+def _quiet_points(levels: np.ndarray) -> list[float]:
+    """Return the centre of the quietest frame in each span, for cuts where no silence is."""
+    frame_s = FRAME_SAMPLES / SAMPLE_RATE
+    points = []
+    for first in range(0, levels.size, QUIET_SPAN_FRAMES):
+        frame = first + int(np.argmin(levels[first : first + QUIET_SPAN_FRAMES]))
+        points.append(round((frame + 0.5) * frame_s, 3))
+    return points
+
+
+def _read_pcm(
+    stdout: IO[bytes], expected_s: float, progress: Progress | None
+) -> tuple[int, np.ndarray]:
+    """Read PCM to the end in blocks; return the sample count and per-frame levels."""
+    block_bytes = BLOCK_FRAMES * FRAME_SAMPLES * 2
+    total_samples = 0
+    levels: list[np.ndarray] = []
+    last_report = time.monotonic()
+    while data := stdout.read(block_bytes):
+        block = np.frombuffer(data, dtype=np.int16)
+        levels.append(_frame_levels(block.astype(np.float32)))
+        total_samples += block.size
+        now = time.monotonic()
+        if progress is not None and now - last_report >= PROGRESS_EVERY_S:
+            progress(total_samples / SAMPLE_RATE, expected_s)
+            last_report = now
+    if progress is not None:
+        progress(total_samples / SAMPLE_RATE, expected_s)
+    return total_samples, np.concatenate(levels) if levels else np.zeros(0, np.uint8)
+
+
+def _stderr_tail(stderr: IO[bytes], lines: int = 3) -> str:
+    """Return ffmpeg's last few stderr lines, joined for a person to read."""
+    stderr.seek(0)
+    text = stderr.read().decode("utf-8", "replace").strip().splitlines()
+    return "; ".join(line.strip() for line in text[-lines:]) or "ffmpeg gave no reason"
+
+
+def normalize(
+    source: Path,
+    dest: Path,
+    expected_duration_s: float = 0.0,
+    progress: Progress | None = None,
+    min_silence_s: float = 0.3,
+    flac_level: int = 1,
+) -> NormalizeResult:
+    """Decode source once into 16 kHz mono FLAC at dest; measure duration and silences."""
+    argv = _ffmpeg_argv(source, dest, flac_level)
+    log.debug("normalizing source=%s argv=%s", source, argv)
+    # stderr goes to a file so a chatty ffmpeg can never block on a full pipe.
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
+        assert proc.stdout is not None
+        try:
+            total_samples, levels = _read_pcm(proc.stdout, expected_duration_s, progress)
+        finally:
+            proc.stdout.close()
+            returncode = proc.wait()
+        if returncode != 0:
+            raise MediaError(f"audio could not be decoded: {_stderr_tail(stderr)}")
+    duration_s = total_samples / SAMPLE_RATE
+    if total_samples == 0:
+        raise MediaError("upload contains no audio samples")
+    if expected_duration_s > 0 and duration_s < TRUNCATED_RATIO * expected_duration_s:
+        raise MediaError(
+            f"upload looks truncated: header says {expected_duration_s:.1f} s, "
+            f"only {duration_s:.1f} s could be decoded"
+        )
+    silences = find_silences(levels, total_samples, min_silence_s)
+    log.info(
+        "normalized source=%s duration_s=%.3f silences=%d", source, duration_s, len(silences)
+    )
+    return NormalizeResult(
+        duration_s=duration_s, silences=silences, quiet_points=_quiet_points(levels)
+    )

@@ -1,0 +1,235 @@
+"""The consume loop against a real nats-server: ack, nak, term, dead letters, heartbeats, redelivery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+from nats.js import api
+
+from contracts.events import DeadLetter, JobFailed, decode_event, encode
+from contracts.subjects import message_id
+from runtime.worker import Worker
+from tests.stagekit import ScriptedHandler, new_job_state, submitted
+
+
+async def publish(bus, event) -> None:
+    await bus.js.publish(bus.settings.topology.subject_for(event), encode(event),
+                         headers={"Nats-Msg-Id": message_id(event)})
+
+
+async def messages_on(bus, subject: str) -> list[bytes]:
+    """Every stored message on a subject, read with an ephemeral ordered consumer."""
+    info = await bus.js.stream_info(bus.settings.topology.stream)
+    found: list[bytes] = []
+    if info.state.messages == 0:
+        return found
+    sub = await bus.js.subscribe(subject, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL)
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=0.5)
+            except Exception:
+                break
+            found.append(msg.data)
+    finally:
+        await sub.unsubscribe()
+    return found
+
+
+async def wait_for(predicate, timeout: float = 20.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def run_until(bus, handler, tmp_path: Path, condition, timeout: float = 20.0):
+    worker = Worker(handler, nc=bus.nc, settings=bus.settings, storage=None, jobs=bus.jobs,  # type: ignore[arg-type]
+                    scratch_dir=tmp_path, fetch_timeout_s=0.3)
+    task = asyncio.create_task(worker.run())
+    try:
+        return await wait_for(condition, timeout)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 15)
+
+
+async def job_status(bus, job_id: str, status: str):
+    state = await bus.jobs.get(job_id)
+    return state if state.status == status or state.stages.get("transcode", None) and \
+        state.stages["transcode"].status == status else None
+
+
+async def test_success_publishes_next_event_marks_stage_done_and_acks(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    state = await run_until(bus, ScriptedHandler(["ok"]), tmp_path,
+                            lambda: job_status(bus, job.job_id, "done"))
+    assert state.stages["transcode"].attempts == 1
+    out = await messages_on(bus, bus.settings.topology.subject_for(normalized_type()))
+    assert [decode_event(m).job_id for m in out] == [job.job_id]
+    info = await bus.js.consumer_info(bus.settings.topology.stream, "transcode")
+    assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+def normalized_type():
+    from contracts.events import AudioNormalized
+
+    return AudioNormalized
+
+
+async def test_retryable_error_is_redelivered_then_succeeds(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    handler = ScriptedHandler(["retry", "ok"])
+    state = await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "done"))
+    assert handler.calls == [1, 2]
+    assert state.stages["transcode"].attempts == 2 and state.stages["transcode"].error is None
+
+
+async def test_permanent_error_fails_job_records_dead_letter_and_terms(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    handler = ScriptedHandler(["permanent"])
+    state = await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "failed"))
+    assert state.error == "upload is not audio: ffprobe found no audio stream"
+    assert state.failed_stage == "transcode"
+    assert handler.calls == [1]  # termed: never redelivered
+    topology = bus.settings.topology
+    letters = [msgspec.json.decode(m, type=DeadLetter)
+               for m in await messages_on(bus, topology.dead_letter_subject("transcode"))]
+    assert len(letters) == 1 and letters[0].attempts == 1 and letters[0].job_id == job.job_id
+    assert "ffprobe found no audio stream" in letters[0].reason
+    failed = [decode_event(m) for m in await messages_on(bus, topology.subject_for(JobFailed))]
+    assert len(failed) == 1 and failed[0].stage == "transcode"
+
+
+async def test_retries_are_bounded_by_max_deliver(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    handler = ScriptedHandler(["crash"])
+    state = await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "failed"))
+    assert handler.calls == [1, 2, 3]
+    assert state.error == "gave up after 3 attempts: unexpected bug"
+
+
+async def test_malformed_event_is_dead_lettered_and_loop_keeps_running(bus, tmp_path):
+    topology = bus.settings.topology
+    await bus.js.publish(topology.subject_for(submitted_type()), b"{not json")
+    await bus.js.publish(topology.subject_for(submitted_type()), b'{"type":"job.submitted","job_id":"../etc"}')
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    await run_until(bus, ScriptedHandler(["ok"]), tmp_path, lambda: job_status(bus, job.job_id, "done"))
+    letters = await messages_on(bus, topology.dead_letter_subject("transcode"))
+    assert len(letters) == 2 and all(b"malformed event" in m for m in letters)
+
+
+def submitted_type():
+    from contracts.events import JobSubmitted
+
+    return JobSubmitted
+
+
+async def test_unknown_job_is_dead_lettered(bus, tmp_path):
+    await publish(bus, submitted("job-doesnotexist"))
+
+    async def lettered():
+        return await messages_on(bus, bus.settings.topology.dead_letter_subject("transcode"))
+
+    letters = await run_until(bus, ScriptedHandler(["ok"]), tmp_path, lettered)
+    assert b"unknown job job-doesnotexist" in letters[0]
+
+
+async def test_heartbeat_keeps_a_long_message_from_being_redelivered(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    handler = ScriptedHandler(["ok"], sleep_s=5.0)  # 2.5x the 2 s ack wait
+    await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "done"))
+    assert handler.calls == [1]
+
+
+async def test_duplicate_publish_is_dropped_by_message_id(bus):
+    event = submitted("job-duplicate1")
+    await publish(bus, event)
+    ack = await bus.js.publish(bus.settings.topology.subject_for(event), encode(event),
+                               headers={"Nats-Msg-Id": message_id(event)})
+    assert ack.duplicate
+    assert len(await messages_on(bus, bus.settings.topology.subject_for(event))) == 1
+
+
+async def test_progress_is_published_live(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    seen = []
+
+    async def collect(msg):
+        seen.append(msg.data)
+
+    sub = await bus.nc.subscribe(bus.settings.topology.progress_subject(job.job_id), cb=collect)
+    await publish(bus, submitted(job.job_id))
+    await run_until(bus, ScriptedHandler(["ok"], sleep_s=0.2), tmp_path,
+                    lambda: job_status(bus, job.job_id, "done"))
+    await sub.unsubscribe()
+    assert seen and b"half way" in seen[-1]
+
+
+async def test_killed_worker_message_is_redelivered_and_job_finishes_once(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    args = [sys.executable, "-m", "tests.stagekit", bus.settings.url, bus.settings.namespace,
+            str(tmp_path), "30"]
+    victim = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    try:
+        async def running():
+            state = await bus.jobs.get(job.job_id)
+            return state.stages.get("transcode") and state.stages["transcode"].status == "running"
+
+        await wait_for(running, 30)
+    finally:
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+    handler = ScriptedHandler(["ok"])
+    state = await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "done"), 30)
+    assert handler.calls == [2]  # the second delivery of the same message
+    assert state.stages["transcode"].attempts == 2
+    out = await messages_on(bus, bus.settings.topology.subject_for(normalized_type()))
+    assert len(out) == 1
+
+
+async def test_sigterm_drains_the_message_in_flight(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    args = [sys.executable, "-m", "tests.stagekit", bus.settings.url, bus.settings.namespace,
+            str(tmp_path), "3"]
+    worker = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
+
+    async def running():
+        state = await bus.jobs.get(job.job_id)
+        return state.stages.get("transcode") and state.stages["transcode"].status == "running"
+
+    await wait_for(running, 30)
+    worker.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(worker.wait, 20) == 0
+    state = await bus.jobs.get(job.job_id)
+    assert state.stages["transcode"].status == "done" and state.stages["transcode"].attempts == 1
+
+
+pytestmark = pytest.mark.timeout(120)
