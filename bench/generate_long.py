@@ -131,7 +131,9 @@ def synthesize(style: tuple[str, int, int], text: str) -> np.ndarray:
 def build_pool(rng: random.Random, language: str, pool_size: int) -> list[Utterance]:
     """Synthesize pool_size distinct utterances spread over the language's voices."""
     voices = VOICES[language]
-    styles = {f"S{i + 1}": (v, rng.randint(145, 180), rng.randint(30, 70)) for i, v in enumerate(voices)}
+    styles = {
+        f"S{i + 1}": (v, rng.randint(145, 180), rng.randint(30, 70)) for i, v in enumerate(voices)
+    }
     texts: set[str] = set()
     jobs: list[tuple[str, str]] = []
     while len(jobs) < pool_size:
@@ -169,7 +171,11 @@ class Timeline:
         """Append n samples: speech (scaled by gain) or a pause, both over the noise floor."""
         start = self.samples % self.noise.size
         idx = (np.arange(n) + start) % self.noise.size
-        block = self.noise[idx] if speech is None else speech.astype(np.float32) * gain + self.noise[idx]
+        block = (
+            self.noise[idx]
+            if speech is None
+            else speech.astype(np.float32) * gain + self.noise[idx]
+        )
         assert self.encoder.stdin is not None
         self.encoder.stdin.write(np.clip(block, -32768, 32767).astype(np.int16).tobytes())
         self.samples += n
@@ -205,7 +211,14 @@ def assemble(pool: list[Utterance], timeline: Timeline, duration_s: float, seed:
                 timeline.pause(gaps[i - 1])
             timeline.write(utt.pcm, utt.pcm.size, gain)
         text = " ".join(u.text for u in utts)
-        turns.append({"speaker": speaker, "start": round(start, 3), "end": round(timeline.seconds, 3), "text": text})
+        turns.append(
+            {
+                "speaker": speaker,
+                "start": round(start, 3),
+                "end": round(timeline.seconds, 3),
+                "text": text,
+            }
+        )
         pause = rng.uniform(5, 20) if rng.random() < 0.02 else rng.uniform(0.3, 3.0)
         timeline.pause(min(pause, max(0.0, duration_s - timeline.seconds)))
         speaker = rng.choice([s for s in speakers if s != speaker] or speakers)
@@ -216,7 +229,13 @@ def assemble(pool: list[Utterance], timeline: Timeline, duration_s: float, seed:
 def write_truth(out: Path, turns: list[dict], duration_s: float, seed: int, language: str) -> None:
     """Write the JSON ground truth and an RTTM beside the MP3."""
     voices = dict(zip([f"S{i + 1}" for i in range(4)], VOICES[language], strict=True))
-    truth = {"duration_s": duration_s, "seed": seed, "language": language, "voices": voices, "turns": turns}
+    truth = {
+        "duration_s": duration_s,
+        "seed": seed,
+        "language": language,
+        "voices": voices,
+        "turns": turns,
+    }
     out.with_suffix(".json").write_text(json.dumps(truth, ensure_ascii=False, indent=1))
     rttm = [
         f"SPEAKER {out.stem} 1 {t['start']:.3f} {t['end'] - t['start']:.3f} <NA> <NA> {t['speaker']} <NA> <NA>"
@@ -227,7 +246,9 @@ def write_truth(out: Path, turns: list[dict], duration_s: float, seed: int, lang
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, generate the recording and print how long it took."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=15300.0, help="seconds (default 4 h 15)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--language", choices=sorted(VOICES), default="en")

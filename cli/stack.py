@@ -31,10 +31,21 @@ def check_tools() -> None:
 class LocalStack:
     """Starts everything in one process tree and stops all of it, in reverse order."""
 
-    def __init__(self, data_dir: Path, api_port: int = 8000, s3: bool = False, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        data_dir: Path,
+        api_port: int = 8000,
+        s3: bool = False,
+        host: str = "127.0.0.1",
+        nats_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
+        stages: tuple[str, ...] | None = None,
+    ) -> None:
+        self.stages = stages or tuple(SERVICE_MODULES)
         self.data_dir = data_dir.resolve()
         self.api_port = api_port or free_ports(1)[0]
         self.host, self.s3 = host, s3
+        self.external_nats_url, self.extra_env = nats_url, extra_env or {}
         self.nats = NatsServer(self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats-server.log")
         self.weed: WeedMini | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
@@ -46,7 +57,7 @@ class LocalStack:
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            AODIO_NATS_URL=self.nats.url,
+            AODIO_NATS_URL=self.external_nats_url or self.nats.url,
             AODIO_INGEST_HOST=self.host,
             AODIO_INGEST_PORT=str(self.api_port),
             AODIO_STORAGE_SCRATCH_DIR=str(self.data_dir / "scratch"),
@@ -62,17 +73,20 @@ class LocalStack:
         else:
             env.setdefault("AODIO_STORAGE_BACKEND", "directory")
             env.setdefault("AODIO_STORAGE_DIRECTORY", str(self.data_dir / "artifacts"))
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout_s: float = 60.0) -> None:
         check_tools()
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-        self.nats.start()
+        if self.external_nats_url is None:
+            self.nats.start()
         if self.s3:
             self.weed = WeedMini(self.data_dir / "s3", log_file=self.data_dir / "logs" / "weed.log")
             self.weed.start()
         env = self.environment()
-        for stage, module in SERVICE_MODULES.items():
+        for stage in self.stages:
+            module = SERVICE_MODULES[stage]
             logfile = (self.data_dir / "logs" / f"{stage}.log").open("ab")
             self.children[stage] = subprocess.Popen(
                 [sys.executable, "-m", module], env=env, stdout=logfile, stderr=subprocess.STDOUT
@@ -112,7 +126,8 @@ class LocalStack:
         self.children.clear()
         if self.weed is not None:
             self.weed.stop()
-        self.nats.stop()
+        if self.external_nats_url is None:
+            self.nats.stop()
 
     def __enter__(self) -> LocalStack:
         try:

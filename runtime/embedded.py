@@ -2,12 +2,14 @@
 
 Both bind 127.0.0.1 only, pick free ports when none is given, log to a file (never the console),
 and can be stopped, killed and restarted. Measured start-up on a 2-core machine (start() until
-ready): nats-server with JetStream ~0.02-0.05 s, SeaweedFS S3 (`weed server`, see WeedMini)
-~2.5-3.5 s.
+ready): nats-server with JetStream 0.02-0.05 s; SeaweedFS S3 (`weed server`, see WeedMini)
+3.0-3.5 s until list_buckets() succeeds. stop(): nats-server ~5 ms, weed 3 s (see stop_timeout).
 """
 
 from __future__ import annotations
 
+import abc
+import contextlib
 import json
 import logging
 import os
@@ -15,12 +17,16 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+
+import urllib3
+from minio import Minio
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +66,12 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-class _Process:
+class _Process(abc.ABC):
     """A child server process with a log file: start, wait, stop, kill, context manager."""
 
     name = "server"
-    stop_timeout = 10.0
+    default_timeout = 30.0  # seconds start() waits for readiness
+    stop_timeout = 10.0  # seconds stop() waits after SIGTERM before SIGKILL
 
     def __init__(self, log_file: Path) -> None:
         self.log_file = log_file
@@ -95,7 +102,9 @@ class _Process:
 
     def _fail(self, reason: str) -> EmbeddedServerError:
         self.kill()
-        return EmbeddedServerError(f"{self.name} {reason}; log {self.log_file}:\n{self._log_tail()}")
+        return EmbeddedServerError(
+            f"{self.name} {reason}; log {self.log_file}:\n{self._log_tail()}"
+        )
 
     def stop(self, timeout: float | None = None) -> None:
         """Terminate gracefully (SIGTERM), then SIGKILL after timeout seconds."""
@@ -119,9 +128,45 @@ class _Process:
             self._log.close()
             self._log = None
 
-    def start(self, timeout: float = 30.0) -> Self:
-        """Start and wait until ready."""
-        raise NotImplementedError
+    def start(self, timeout: float | None = None) -> Self:
+        """Start the server and wait until it serves; free ports are picked on the first start."""
+        if self.running:
+            return self
+        pick = not self._has_ports()
+        attempts = 3 if pick else 1  # a picked port can be taken before the server binds it
+        for attempt in range(1, attempts + 1):
+            if pick:
+                self._pick_ports()
+            self._spawn(self._argv())
+            try:
+                self._wait_ready(self.default_timeout if timeout is None else timeout)
+            except EmbeddedServerError:
+                if attempt == attempts:
+                    raise
+                log.warning("%s failed to start; retrying on other ports", self.name)
+                continue
+            log.info("%s ready at %s (log %s)", self.name, self.address, self.log_file)
+            return self
+        raise AssertionError("unreachable")
+
+    @property
+    @abc.abstractmethod
+    def address(self) -> str:
+        """Where clients connect."""
+
+    @abc.abstractmethod
+    def _has_ports(self) -> bool: ...
+
+    @abc.abstractmethod
+    def _pick_ports(self) -> None: ...
+
+    @abc.abstractmethod
+    def _argv(self) -> list[str]:
+        """The command line; also prepares the data directory."""
+
+    @abc.abstractmethod
+    def _wait_ready(self, timeout: float) -> None:
+        """Return once the server serves; raise self._fail(...) otherwise."""
 
     def __enter__(self) -> Self:
         return self.start()
@@ -152,31 +197,22 @@ class NatsServer(_Process):
         """The client URL, nats://127.0.0.1:PORT."""
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> Self:
-        """Start nats-server and wait until it accepts a NATS connection."""
-        if self.running:
-            return self
-        binary = str(find_binary("nats-server"))
+    @property
+    def address(self) -> str:
+        """Same as url."""
+        return self.url
+
+    def _has_ports(self) -> bool:
+        return self.port != 0
+
+    def _pick_ports(self) -> None:
+        self.port = free_ports(1)[0]
+
+    def _argv(self) -> list[str]:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        pick = self.port == 0
-        attempts = 5 if pick else 1
-        for attempt in range(1, attempts + 1):
-            if pick:
-                self.port = free_ports(1)[0]
-            # Monitoring stays off (no -m); -a keeps the client port on loopback.
-            self._spawn(
-                [binary, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port)]
-            )
-            try:
-                self._wait_ready(timeout)
-            except EmbeddedServerError:
-                if attempt == attempts:
-                    raise
-                log.warning("nats-server failed to start on port %d; retrying", self.port)
-                continue
-            log.info("nats-server ready at %s (store %s)", self.url, self.store_dir)
-            return self
-        raise AssertionError("unreachable")
+        binary = str(find_binary("nats-server"))
+        # Monitoring stays off (no -m); -a keeps the client port on loopback.
+        return [binary, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port)]
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -206,6 +242,7 @@ class WeedMini(_Process):
     """
 
     name = "weed"
+    default_timeout = 60.0
     # On SIGTERM the filer's graceful gRPC stop waits on its own metadata subscribers and never
     # finishes; acknowledged writes are already in its files, so a short grace, then SIGKILL.
     stop_timeout = 3.0
@@ -253,7 +290,30 @@ class WeedMini(_Process):
         path.write_text(json.dumps(config))
         return path
 
-    def _argv(self, s3_config: Path) -> list[str]:
+    def kill(self) -> None:
+        """SIGKILL the process, then remove the unix sockets it leaves in /tmp."""
+        super().kill()
+        for port in self.ports.values():
+            # weed always adds unix sockets at /tmp/seaweedfs-<component>[-grpc]-<port>.sock.
+            for path in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                with contextlib.suppress(OSError):
+                    if stat.S_ISSOCK(path.lstat().st_mode):
+                        path.unlink()
+
+    @property
+    def address(self) -> str:
+        """Same as endpoint."""
+        return self.endpoint
+
+    def _has_ports(self) -> bool:
+        return bool(self.ports)
+
+    def _pick_ports(self) -> None:
+        self.ports = dict(zip(self._PORT_NAMES, free_ports(len(self._PORT_NAMES)), strict=True))
+
+    def _argv(self) -> list[str]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        s3_config = self._write_s3_config()
         argv = [
             str(find_binary("weed")),
             "server",
@@ -261,9 +321,9 @@ class WeedMini(_Process):
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
             "-master.telemetry=false",
-            # Each bucket is a collection with its own volumes: small volumes, a generous cap.
+            # Each bucket is a collection that grows ~6 volumes of its own: small ones, a high cap.
             "-master.volumeSizeLimitMB=256",
-            "-volume.max=200",
+            "-volume.max=1000",
             "-volume.preStopSeconds=0",
             "-filer",
             "-s3",
@@ -273,33 +333,7 @@ class WeedMini(_Process):
         ]
         return argv + [f"-{name}={port}" for name, port in self.ports.items()]
 
-    def start(self, timeout: float = 60.0) -> Self:
-        """Start the S3 server and wait until list_buckets() succeeds with its credentials."""
-        if self.running:
-            return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        s3_config = self._write_s3_config()
-        pick = not self.ports
-        attempts = 3 if pick else 1
-        for attempt in range(1, attempts + 1):
-            if pick:
-                self.ports = dict(zip(self._PORT_NAMES, free_ports(len(self._PORT_NAMES)), strict=True))
-            self._spawn(self._argv(s3_config))
-            try:
-                self._wait_ready(timeout)
-            except EmbeddedServerError:
-                if attempt == attempts:
-                    raise
-                log.warning("weed failed to start on ports %s; retrying", self.ports)
-                continue
-            log.info("weed S3 ready at %s (data %s)", self.endpoint, self.data_dir)
-            return self
-        raise AssertionError("unreachable")
-
     def _wait_ready(self, timeout: float) -> None:
-        import urllib3
-        from minio import Minio
-
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=1.0, read=5.0), retries=urllib3.Retry(total=0)
         )
@@ -318,7 +352,7 @@ class WeedMini(_Process):
                 try:
                     client.list_buckets()
                     return
-                except Exception:  # noqa: BLE001 - any failure means not ready yet
+                except Exception:
                     time.sleep(0.1)
         finally:
             http.clear()

@@ -1,4 +1,4 @@
-"""Real servers for the tests: one nats-server and one SeaweedFS S3 per session, storage per test."""
+"""Real servers for tests: one nats-server and one SeaweedFS S3 per session, storage per test."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from minio import Minio
 
 from runtime.embedded import NatsServer, WeedMini
 from runtime.storage import DirectoryStorage, S3Storage
+from runtime.storage.s3 import http_client
 
 __all__ = ["dir_storage", "nats_server", "s3_server", "s3_storage"]
 
@@ -44,10 +46,24 @@ def make_s3_storage(server: WeedMini, scratch: Path, prefix: str = "") -> S3Stor
     return storage
 
 
+def drop_bucket(server: WeedMini, bucket: str) -> None:
+    """Delete a bucket and its objects, freeing the volumes SeaweedFS grew for it."""
+    client = Minio(
+        server.endpoint,
+        access_key=server.access_key,
+        secret_key=server.secret_key,
+        secure=False,
+        http_client=http_client(),
+    )
+    client.remove_bucket(bucket)  # weed's -s3.allowDeleteBucketNotEmpty defaults to true
+
+
 @pytest.fixture
-def s3_storage(s3_server: WeedMini, tmp_path: Path) -> S3Storage:
-    """An S3Storage on a unique bucket, scratch files under tmp_path/s3-scratch."""
-    return make_s3_storage(s3_server, tmp_path / "s3-scratch")
+def s3_storage(s3_server: WeedMini, tmp_path: Path) -> Iterator[S3Storage]:
+    """An S3Storage on a unique bucket (dropped afterwards), scratch under tmp_path/s3-scratch."""
+    storage = make_s3_storage(s3_server, tmp_path / "s3-scratch")
+    yield storage
+    drop_bucket(s3_server, storage.bucket)
 
 
 @pytest.fixture

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import nats
 import pytest
 from minio import Minio
+from minio.error import S3Error
 
 from runtime.embedded import EmbeddedServerError, NatsServer, WeedMini, find_binary
 from runtime.storage.s3 import http_client
@@ -63,9 +65,10 @@ def test_weed_serves_s3_and_rejects_a_wrong_key(s3_server: WeedMini) -> None:
         secure=False,
         http_client=http_client(),
     )
-    client.make_bucket("aodio-test-embedded")
-    client.put_object("aodio-test-embedded", "hello.txt", io.BytesIO(b"hello"), 5)
-    response = client.get_object("aodio-test-embedded", "hello.txt")
+    bucket = f"aodio-test-{uuid.uuid4().hex[:8]}"
+    client.make_bucket(bucket)
+    client.put_object(bucket, "hello.txt", io.BytesIO(b"hello"), 5)
+    response = client.get_object(bucket, "hello.txt")
     try:
         assert response.read() == b"hello"
     finally:
@@ -79,5 +82,6 @@ def test_weed_serves_s3_and_rejects_a_wrong_key(s3_server: WeedMini) -> None:
         secure=False,
         http_client=http_client(),
     )
-    with pytest.raises(Exception, match="SignatureDoesNotMatch"):
+    with pytest.raises(S3Error, match="SignatureDoesNotMatch"):
         impostor.list_buckets()
+    client.remove_bucket(bucket)

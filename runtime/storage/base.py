@@ -39,7 +39,7 @@ class StorageFull(StorageError):
 
 
 class Storage(abc.ABC):
-    """Object storage for artifacts: streaming in and out, atomic writes, never a whole file in memory."""
+    """Object storage for artifacts: streamed in and out, atomic writes, never whole in memory."""
 
     @abc.abstractmethod
     @contextmanager
@@ -94,7 +94,7 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def check(self) -> None:
-        """Verify the backend is reachable and writable at start-up; raise StorageError with a reason."""
+        """Verify the backend is reachable and writable at start-up; raise StorageError with why."""
 
     @abc.abstractmethod
     def describe(self) -> str:

@@ -8,7 +8,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -74,7 +74,7 @@ class DirectoryStorage(Storage):
         """The stored file opened for reading with a large buffer."""
         path = self._path(key)
         try:
-            stream = open(path, "rb", buffering=IO_CHUNK)  # noqa: SIM115 - closed below
+            stream = open(path, "rb", buffering=IO_CHUNK)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise ObjectNotFound(f"no object {key!r} in {self.root}") from exc
         with stream:
@@ -94,7 +94,9 @@ class DirectoryStorage(Storage):
             raise ObjectNotFound(f"no object {key!r} in {self.root}")
         yield path
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
         """Write a small object atomically (content_type is not stored)."""
         with self.writer(key) as stream:
             stream.write(data)
@@ -138,7 +140,11 @@ class DirectoryStorage(Storage):
         keys = self.list(prefix)
         for key in keys:
             (self.root / key).unlink(missing_ok=True)
-        for folder in sorted({(self.root / key).parent for key in keys}, reverse=True):
+        folders = {(self.root / key).parent for key in keys}
+        if prefix.endswith("/") and (self.root / prefix).is_dir():
+            # a whole folder: also the empty folders an aborted write leaves behind
+            folders.update(Path(d) for d, _, _ in os.walk(self.root / prefix))
+        for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
             while folder != self.root and folder.is_relative_to(self.root):
                 try:
                     folder.rmdir()

@@ -6,7 +6,9 @@ from __future__ import annotations
 def validate_key(key: str) -> str:
     """Return key unchanged if it is a safe relative POSIX path; raise ValueError otherwise."""
     if not key or key.endswith("/"):
-        raise ValueError(f"invalid storage key {key!r}: must name an object, not be empty or a folder")
+        raise ValueError(
+            f"invalid storage key {key!r}: must name an object, not be empty or a folder"
+        )
     _check_parts(key)
     return key
 

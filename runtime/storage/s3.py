@@ -29,7 +29,7 @@ from runtime.storage.keys import validate_key, validate_prefix
 
 log = logging.getLogger(__name__)
 
-PART_SIZE = 16 * 1024 * 1024  # multipart upload part; one part is held in memory at a time
+PART_SIZE = 8 * 1024 * 1024  # multipart part; minio holds ~2 copies of one part in memory
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 120.0
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
@@ -173,7 +173,9 @@ class S3Storage(Storage):
                 self._client.fget_object(self.bucket, name, str(path))
             yield path
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
         """Upload a small object in one request."""
         name = self._name(key)
         with self._errors("upload", key):

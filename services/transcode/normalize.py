@@ -36,19 +36,24 @@ class NormalizeResult(msgspec.Struct, frozen=True, kw_only=True):
 
     duration_s: float
     silences: list[tuple[float, float]]
-    quiet_points: list[float] = []
+    quiet_points: list[tuple[float, float]] = []  # (time_s, level_db): one per 3 s
     sample_rate: int = SAMPLE_RATE
 
 
-def _ffmpeg_argv(source: Path, dest: Path, flac_level: int) -> list[str]:
-    """Build the two-output command: FLAC file plus raw s16le PCM on stdout."""
-    audio = ffmpeg.input(str(source))["a:0"]
-    mono = audio.filter("aresample", SAMPLE_RATE, ochl="mono", osf="s16")
-    split = mono.filter_multi_output("asplit", 2)
-    flac = ffmpeg.output(split[0], str(dest), acodec="flac", compression_level=flac_level)
-    pcm = ffmpeg.output(split[1], "pipe:1", format="s16le", acodec="pcm_s16le")
-    compiled = ffmpeg.merge_outputs(flac, pcm).overwrite_output().compile()
+def _decoder_argv(source: Path) -> list[str]:
+    """Build the decoder: first audio stream to 16 kHz mono s16le PCM on stdout."""
+    audio = ffmpeg.input(f"file:{source}")["a:0"]
+    mono = audio.filter("aresample", SAMPLE_RATE, ochl="mono", osf="s16", resampler="soxr")
+    compiled = ffmpeg.output(mono, "pipe:1", format="s16le", acodec="pcm_s16le").compile()
     return ["ffmpeg", "-nostdin", "-threads", "0", "-loglevel", "error", *compiled[1:]]
+
+
+def _encoder_argv(dest: Path, flac_level: int) -> list[str]:
+    """Build the encoder: s16le PCM on stdin to a FLAC file."""
+    pcm = ffmpeg.input("pipe:0", format="s16le", ar=SAMPLE_RATE, ac=1)
+    flac = ffmpeg.output(pcm, f"file:{dest}", acodec="flac", compression_level=flac_level)
+    compiled = flac.overwrite_output().compile()
+    return ["ffmpeg", "-nostdin", "-loglevel", "error", *compiled[1:]]
 
 
 def _frame_levels(block: np.ndarray) -> np.ndarray:
@@ -79,30 +84,32 @@ def find_silences(
     frame_s = FRAME_SAMPLES / SAMPLE_RATE
     total_s = total_samples / SAMPLE_RATE
     return [
-        (round(s * frame_s, 3), round(min(e * frame_s, total_s), 3))
+        (round(float(s) * frame_s, 3), round(min(float(e) * frame_s, total_s), 3))
         for s, e in zip(starts[keep], ends[keep], strict=True)
     ]
 
 
-def _quiet_points(levels: np.ndarray) -> list[float]:
-    """Return the centre of the quietest frame in each span, for cuts where no silence is."""
+def _quiet_points(levels: np.ndarray) -> list[tuple[float, float]]:
+    """Return (time, dBFS) of the quietest frame in each span, for cuts where no silence is."""
     frame_s = FRAME_SAMPLES / SAMPLE_RATE
     points = []
     for first in range(0, levels.size, QUIET_SPAN_FRAMES):
         frame = first + int(np.argmin(levels[first : first + QUIET_SPAN_FRAMES]))
-        points.append(round((frame + 0.5) * frame_s, 3))
+        level_db = float(levels[frame]) * LEVEL_STEP_DB - 100.0
+        points.append((round((frame + 0.5) * frame_s, 3), level_db))
     return points
 
 
-def _read_pcm(
-    stdout: IO[bytes], expected_s: float, progress: Progress | None
+def _pump_pcm(
+    decoded: IO[bytes], encoder: IO[bytes], expected_s: float, progress: Progress | None
 ) -> tuple[int, np.ndarray]:
-    """Read PCM to the end in blocks; return the sample count and per-frame levels."""
+    """Forward PCM from decoder to encoder in blocks; return sample count and frame levels."""
     block_bytes = BLOCK_FRAMES * FRAME_SAMPLES * 2
     total_samples = 0
     levels: list[np.ndarray] = []
     last_report = time.monotonic()
-    while data := stdout.read(block_bytes):
+    while data := decoded.read(block_bytes):
+        encoder.write(data)
         block = np.frombuffer(data, dtype=np.int16)
         levels.append(_frame_levels(block.astype(np.float32)))
         total_samples += block.size
@@ -122,28 +129,45 @@ def _stderr_tail(stderr: IO[bytes], lines: int = 3) -> str:
     return "; ".join(line.strip() for line in text[-lines:]) or "ffmpeg gave no reason"
 
 
+def _transcode(
+    source: Path, dest: Path, expected_s: float, progress: Progress | None, flac_level: int
+) -> tuple[int, np.ndarray]:
+    """Run decoder and FLAC encoder side by side (one core each); raise on either failing."""
+    # stderr goes to files so a chatty ffmpeg can never block on a full pipe.
+    with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as enc_err:
+        decoder = subprocess.Popen(
+            _decoder_argv(source), stdout=subprocess.PIPE, stderr=dec_err, bufsize=0
+        )
+        encoder = subprocess.Popen(
+            _encoder_argv(dest, flac_level), stdin=subprocess.PIPE, stderr=enc_err, bufsize=0
+        )
+        assert decoder.stdout is not None and encoder.stdin is not None
+        try:
+            result = _pump_pcm(decoder.stdout, encoder.stdin, expected_s, progress)
+        except BrokenPipeError:
+            result = (0, np.zeros(0, np.uint8))
+        finally:
+            decoder.stdout.close()
+            encoder.stdin.close()
+            decoder_rc, encoder_rc = decoder.wait(), encoder.wait()
+        if decoder_rc != 0:
+            raise MediaError(f"audio could not be decoded: {_stderr_tail(dec_err)}")
+        if encoder_rc != 0:
+            # Not the upload's fault (disk full, bad destination): let the caller retry.
+            raise RuntimeError(f"FLAC encoder failed: {_stderr_tail(enc_err)}")
+    return result
+
+
 def normalize(
     source: Path,
     dest: Path,
     expected_duration_s: float = 0.0,
     progress: Progress | None = None,
     min_silence_s: float = 0.3,
-    flac_level: int = 1,
+    flac_level: int = 5,
 ) -> NormalizeResult:
     """Decode source once into 16 kHz mono FLAC at dest; measure duration and silences."""
-    argv = _ffmpeg_argv(source, dest, flac_level)
-    log.debug("normalizing source=%s argv=%s", source, argv)
-    # stderr goes to a file so a chatty ffmpeg can never block on a full pipe.
-    with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
-        assert proc.stdout is not None
-        try:
-            total_samples, levels = _read_pcm(proc.stdout, expected_duration_s, progress)
-        finally:
-            proc.stdout.close()
-            returncode = proc.wait()
-        if returncode != 0:
-            raise MediaError(f"audio could not be decoded: {_stderr_tail(stderr)}")
+    total_samples, levels = _transcode(source, dest, expected_duration_s, progress, flac_level)
     duration_s = total_samples / SAMPLE_RATE
     if total_samples == 0:
         raise MediaError("upload contains no audio samples")
@@ -153,9 +177,7 @@ def normalize(
             f"only {duration_s:.1f} s could be decoded"
         )
     silences = find_silences(levels, total_samples, min_silence_s)
-    log.info(
-        "normalized source=%s duration_s=%.3f silences=%d", source, duration_s, len(silences)
-    )
+    log.info("normalized source=%s duration_s=%.3f silences=%d", source, duration_s, len(silences))
     return NormalizeResult(
         duration_s=duration_s, silences=silences, quiet_points=_quiet_points(levels)
     )

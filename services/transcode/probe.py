@@ -45,7 +45,9 @@ def _run_ffprobe(path: Path, timeout_s: float) -> dict:
             [*argv, str(path)], capture_output=True, timeout=timeout_s, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"upload could not be inspected: ffprobe took over {timeout_s:.0f} s") from exc
+        raise MediaError(
+            f"upload could not be inspected: ffprobe took over {timeout_s:.0f} s"
+        ) from exc
     stderr = done.stderr.decode("utf-8", "replace").strip()
     if done.returncode != 0:
         first = stderr.splitlines()[0] if stderr else f"ffprobe exited with {done.returncode}"

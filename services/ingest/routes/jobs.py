@@ -62,7 +62,11 @@ async def submit_job(request: Request, services: ServicesDep) -> Response:
             limit,
         )
     except UploadError as exc:
+        await asyncio.to_thread(services.storage.delete_prefix, keys.job_prefix(job_id))
         raise HTTPException(exc.status, exc.reason) from exc
+    except BaseException:  # client went away mid-upload: keep nothing of it
+        await asyncio.to_thread(services.storage.delete_prefix, keys.job_prefix(job_id))
+        raise
     assert upload.file_key is not None and upload.original_name is not None
     try:
         if upload.size_bytes == 0:

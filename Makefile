@@ -1,0 +1,53 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+EXTRAS := ingest,transcode,s3,dev
+FILE   ?= tests/fixtures/audio/en_two_voices.mp3
+OUT    ?= out
+PYTEST_ARGS ?=
+
+.PHONY: setup system-deps run up test test-all bench fixtures lint clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@scripts/system-deps.sh
+
+$(STAMP):
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## run: one recording (FILE=..., default: a generated sample) through the pipeline into OUT (default out/)
+run: setup
+	$(BIN)/aodio process "$(FILE)" --out "$(OUT)"
+
+## up: the embedded default, serving the API on http://127.0.0.1:8000
+up: setup
+	$(BIN)/aodio up
+
+## test: the default suite (what CI runs)
+test: setup
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+## test-all: also the slow tests (long audio, real models)
+test-all: setup
+	$(BIN)/pytest -q -m "" $(PYTEST_ARGS)
+
+## bench: generate the 4 h 15 recording (once) and measure every built stage; prints JSON
+bench: setup
+	@scripts/system-deps.sh --speech
+	$(BIN)/python -m bench.run
+
+## fixtures: regenerate the committed test audio (needs espeak-ng)
+fixtures: setup
+	@scripts/system-deps.sh --speech
+	$(BIN)/python scripts/make_fixtures.py --force
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy contracts runtime services cli
+
+clean:
+	rm -rf $(VENV) data out .pytest_cache .mypy_cache .ruff_cache

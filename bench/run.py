@@ -1,0 +1,108 @@
+"""Push one recording through the embedded pipeline and print per-stage figures as JSON.
+
+    python -m bench.run [--file F] [--s3]      (default: the generated 4 h 15 recording)
+
+Reports, per stage: wall seconds, CPU seconds, real-time factor (wall / audio) and speed (audio / wall),
+peak RSS of the stage's process tree; and for the whole run: end-to-end wall time and the peak RSS of all
+processes together. Numbers only: nothing here passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.memory import PeakSampler
+from cli.stack import LocalStack
+from services.registry import BUILT_STAGES
+
+DEFAULT_FILE = Path("bench/audio/long_4h15.mp3")
+MIB = 1024 * 1024
+
+
+def ensure_recording(path: Path) -> None:
+    if path.exists() or path != DEFAULT_FILE:
+        return
+    print(f"generating {path} (once)", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "bench.generate_long", "--out", str(path)], check=True)
+
+
+def wait_done(client: httpx.Client, job_id: str, poll_s: float = 0.5) -> dict[str, Any]:
+    while True:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        stages = job.get("stages", {})
+        if job["status"] == "failed":
+            raise SystemExit(f"job failed in {job.get('failed_stage')}: {job.get('error')}")
+        if all(stages.get(s, {}).get("status") == "done" for s in BUILT_STAGES):
+            return job
+        time.sleep(poll_s)
+
+
+def stage_figures(job: dict[str, Any], peaks: dict[str, int], upload_s: float) -> dict[str, Any]:
+    audio_s = job.get("duration_s") or 0.0
+    figures: dict[str, Any] = {}
+    for name in BUILT_STAGES:
+        stage = job["stages"][name]
+        wall = upload_s if name == "ingest" else stage.get("wall_s") or 0.0
+        figures[name] = {
+            "wall_s": round(wall, 2),
+            "cpu_s": round(stage.get("cpu_s") or 0.0, 2),
+            "rtf": round(wall / audio_s, 5) if audio_s else None,
+            "speed_x": round(audio_s / wall, 1) if wall else None,
+            "peak_rss_mib": round(peaks.get(name, 0) / MIB, 1),
+        }
+    return figures
+
+
+def run(path: Path, s3: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="aodio-bench-") as data, LocalStack(
+        Path(data), api_port=0, s3=s3
+    ) as stack:
+        roots = {name: child.pid for name, child in stack.children.items()}
+        with PeakSampler(roots) as sampler, httpx.Client(base_url=stack.api_url, timeout=None) as client:
+            started = time.monotonic()
+            with path.open("rb") as handle:
+                reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
+            reply.raise_for_status()
+            upload_s = time.monotonic() - started
+            job = wait_done(client, reply.json()["job_id"])
+            total_s = time.monotonic() - started
+        return {
+            "file": str(path),
+            "size_mib": round(path.stat().st_size / MIB, 1),
+            "audio_s": job.get("duration_s"),
+            "chunks": job.get("chunks_total"),
+            "storage": "s3 (weed mini)" if s3 else "directory",
+            "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+            "stages": stage_figures(job, sampler.peaks, upload_s),
+            "end_to_end_s": round(total_s, 2),
+            "peak_rss_all_mib": round(sampler.peak_total / MIB, 1),
+            "built_stages": list(BUILT_STAGES),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--s3", action="store_true", help="artifacts in a local S3 (weed mini)")
+    parser.add_argument("--save", type=Path, default=Path("bench/out"), help="folder for the JSON")
+    args = parser.parse_args()
+    ensure_recording(args.file)
+    result = run(args.file, args.s3)
+    text = json.dumps(result, indent=2)
+    print(text)
+    args.save.mkdir(parents=True, exist_ok=True)
+    (args.save / time.strftime("run-%Y%m%d-%H%M%S.json")).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Plan where to cut a long recording: near every target length, inside a silence if one is near."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+__all__ = ["Chunk", "plan_chunks"]
+
+CUT_GRID_S = 0.01  # cuts land on 10 ms (160 samples at 16 kHz): whole microseconds for ffmpeg
+LONG_ENOUGH_S = 1.5  # a pause this long is as good a cut as any longer one; prefer nearer
+
+
+class Chunk(msgspec.Struct, frozen=True):
+    """One contiguous span [start_s, end_s) of the normalized audio."""
+
+    index: int
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the chunk in seconds."""
+        return self.end_s - self.start_s
+
+
+def _best_silence(
+    silences: Sequence[tuple[float, float]], lo: float, hi: float, aim: float
+) -> float | None:
+    """Centre of the longest silence overlap with [lo, hi] (capped), nearest aim on ties."""
+    best: tuple[float, float, float] | None = None  # (-overlap, distance to aim, centre)
+    for start, end in silences:
+        a, b = max(start, lo), min(end, hi)
+        if b <= a:
+            continue
+        centre = (a + b) / 2
+        key = (-min(b - a, LONG_ENOUGH_S), abs(centre - aim), centre)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[2]
+
+
+def _quietest_point(
+    quiet_points: Sequence[tuple[float, float]], lo: float, hi: float, aim: float
+) -> float | None:
+    """Time of the quietest known point in [lo, hi]; ties go to the one nearest aim."""
+    inside = [(level, abs(t - aim), t) for t, level in quiet_points if lo <= t <= hi]
+    return min(inside)[2] if inside else None
+
+
+def _snap(t: float, lo: float, hi: float) -> float:
+    """Round a cut onto the 10 ms grid without leaving [lo, hi] when the grid allows."""
+    snapped = round(round(t / CUT_GRID_S) * CUT_GRID_S, 2)
+    if snapped < lo:
+        snapped += CUT_GRID_S
+    elif snapped > hi:
+        snapped -= CUT_GRID_S
+    return round(snapped, 2)
+
+
+def _next_cut(
+    start: float,
+    duration_s: float,
+    silences: Sequence[tuple[float, float]],
+    quiet_points: Sequence[tuple[float, float]],
+    limits: tuple[float, float, float, float],
+) -> float:
+    """Choose the cut after start: a silence's centre, else the quietest point, else the aim."""
+    target_s, min_s, max_s, window = limits
+    aim = start + target_s
+    lo = max(start + target_s * (1 - window), start + min_s)
+    hi = min(start + target_s * (1 + window), start + max_s, duration_s - min_s)
+    if hi < lo:  # the window cannot hold a cut that leaves both sides long enough: halve
+        return _snap((start + duration_s) / 2, start + CUT_GRID_S, duration_s - CUT_GRID_S)
+    cut = _best_silence(silences, lo, hi, aim)
+    if cut is None:
+        cut = _quietest_point(quiet_points, lo, hi, aim)
+    if cut is None:
+        cut = min(max(aim, lo), hi)
+    return _snap(cut, lo, hi)
+
+
+def plan_chunks(
+    duration_s: float,
+    silences: Sequence[tuple[float, float]],
+    target_s: float = 600.0,
+    min_s: float | None = None,
+    max_s: float | None = None,
+    quiet_points: Sequence[tuple[float, float]] = (),
+    window: float = 0.2,
+) -> list[Chunk]:
+    """Split [0, duration_s] into contiguous chunks of about target_s, cut inside silences."""
+    min_s = target_s * 0.25 if min_s is None else min_s
+    max_s = target_s * (1 + window) if max_s is None else max_s
+    if duration_s <= 0:
+        raise ValueError(f"duration_s must be positive, got {duration_s}")
+    if not 0 < min_s <= target_s <= max_s:
+        raise ValueError(f"need 0 < min_s <= target_s <= max_s, got {min_s}, {target_s}, {max_s}")
+    ordered = sorted(silences)
+    limits = (target_s, min_s, max_s, window)
+    bounds = [0.0]
+    while duration_s - bounds[-1] > max_s:
+        cut = _next_cut(bounds[-1], duration_s, ordered, quiet_points, limits)
+        bounds.append(max(cut, round(bounds[-1] + CUT_GRID_S, 2)))  # always move forward
+    bounds.append(duration_s)
+    return [Chunk(i, a, b) for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
