@@ -131,9 +131,7 @@ def synthesize(style: tuple[str, int, int], text: str) -> np.ndarray:
 def build_pool(rng: random.Random, language: str, pool_size: int) -> list[Utterance]:
     """Synthesize pool_size distinct utterances spread over the language's voices."""
     voices = VOICES[language]
-    styles = {
-        f"S{i + 1}": (v, rng.randint(145, 180), rng.randint(30, 70)) for i, v in enumerate(voices)
-    }
+    styles = {f"S{i + 1}": (v, rng.randint(145, 180), rng.randint(30, 70)) for i, v in enumerate(voices)}
     texts: set[str] = set()
     jobs: list[tuple[str, str]] = []
     while len(jobs) < pool_size:
@@ -171,11 +169,7 @@ class Timeline:
         """Append n samples: speech (scaled by gain) or a pause, both over the noise floor."""
         start = self.samples % self.noise.size
         idx = (np.arange(n) + start) % self.noise.size
-        block = (
-            self.noise[idx]
-            if speech is None
-            else speech.astype(np.float32) * gain + self.noise[idx]
-        )
+        block = self.noise[idx] if speech is None else speech.astype(np.float32) * gain + self.noise[idx]
         assert self.encoder.stdin is not None
         self.encoder.stdin.write(np.clip(block, -32768, 32767).astype(np.int16).tobytes())
         self.samples += n
@@ -238,7 +232,8 @@ def write_truth(out: Path, turns: list[dict], duration_s: float, seed: int, lang
     }
     out.with_suffix(".json").write_text(json.dumps(truth, ensure_ascii=False, indent=1))
     rttm = [
-        f"SPEAKER {out.stem} 1 {t['start']:.3f} {t['end'] - t['start']:.3f} <NA> <NA> {t['speaker']} <NA> <NA>"
+        f"SPEAKER {out.stem} 1 {t['start']:.3f} {t['end'] - t['start']:.3f} "
+        f"<NA> <NA> {t['speaker']} <NA> <NA>"
         for t in turns
     ]
     out.with_suffix(".rttm").write_text("\n".join(rttm) + "\n")

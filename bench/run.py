@@ -64,11 +64,15 @@ def stage_figures(job: dict[str, Any], peaks: dict[str, int], upload_s: float) -
 
 
 def run(path: Path, s3: bool) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="aodio-bench-") as data, LocalStack(
-        Path(data), api_port=0, s3=s3
-    ) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="aodio-bench-") as data,
+        LocalStack(Path(data), api_port=0, s3=s3) as stack,
+    ):
         roots = {name: child.pid for name, child in stack.children.items()}
-        with PeakSampler(roots) as sampler, httpx.Client(base_url=stack.api_url, timeout=None) as client:
+        with (
+            PeakSampler(roots) as sampler,
+            httpx.Client(base_url=stack.api_url, timeout=None) as client,
+        ):
             started = time.monotonic()
             with path.open("rb") as handle:
                 reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
@@ -91,7 +95,9 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--s3", action="store_true", help="artifacts in a local S3 (weed mini)")
     parser.add_argument("--save", type=Path, default=Path("bench/out"), help="folder for the JSON")

@@ -1,6 +1,6 @@
 """Time the transcode core (probe, normalize, plan_chunks, cut_chunks) on one file; print JSON.
 
-    .venv/bin/python bench/transcode_core.py bench/audio/long_4h15.mp3
+.venv/bin/python bench/transcode_core.py bench/audio/long_4h15.mp3
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.transcode.chunking import plan_chunks  # noqa: E402
-from services.transcode.cutting import cut_chunks  # noqa: E402
-from services.transcode.normalize import normalize  # noqa: E402
-from services.transcode.probe import probe  # noqa: E402
+from services.transcode.chunking import plan_chunks
+from services.transcode.cutting import cut_chunks
+from services.transcode.normalize import normalize
+from services.transcode.probe import probe
 
 
 def children_cpu_s() -> float:
@@ -72,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             "ffmpeg_cpu_s": round(mark[1] - c0, 2),
             "python_cpu_s": round(time.process_time(), 2),
             "peak_rss_python_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "peak_rss_children_mb": round(
-                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            ),
+            "peak_rss_children_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
             "realtime_factor": round(result.duration_s / wall, 1),
         }
     print(json.dumps(report, indent=1))

@@ -19,9 +19,15 @@ DEFAULT_API = "http://127.0.0.1:8000"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aodio", description="Long recordings in, transcript out.")
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("AODIO_DATA_DIR", "data")),
-                        help="folder for the embedded default's NATS store, artifacts and logs")
+    parser = argparse.ArgumentParser(
+        prog="aodio", description="Long recordings in, transcript out."
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("AODIO_DATA_DIR", "data")),
+        help="folder for the embedded default's NATS store, artifacts and logs",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the embedded servers, every service and the API")
     up.add_argument("--port", type=int, default=8000)
@@ -31,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     process.add_argument("--out", type=Path, required=True, help="folder for the results")
     process.add_argument("--language", help="ISO 639-1 code, e.g. fr; default: detected")
     process.add_argument("--speakers", type=int, help="exact number of speakers, if known")
-    process.add_argument("--api", help="use a running Aodio API instead of starting the embedded default")
+    process.add_argument(
+        "--api", help="use a running Aodio API instead of starting the embedded default"
+    )
     status = sub.add_parser("status", help="show a job's state")
     status.add_argument("job_id")
     status.add_argument("--api", default=os.environ.get("AODIO_API_URL", DEFAULT_API))
@@ -42,11 +50,16 @@ def _up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalStack(args.data, api_port=args.port, s3=args.s3) as stack:
-        print(f"Aodio is up: {stack.api_url}  (API docs: {stack.api_url}/docs; Ctrl-C stops)", flush=True)
+        print(
+            f"Aodio is up: {stack.api_url}  (API docs: {stack.api_url}/docs; Ctrl-C stops)",
+            flush=True,
+        )
         try:
             while not stop.wait(1.0):
                 if dead := stack.dead_children():
-                    print(f"stopping: {', '.join(dead)} exited; see {args.data}/logs", file=sys.stderr)
+                    print(
+                        f"stopping: {', '.join(dead)} exited; see {args.data}/logs", file=sys.stderr
+                    )
                     return 1
         except KeyboardInterrupt:
             pass

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from cli.client import AodioClient, ApiError
 from services.registry import BUILT_STAGES, NOT_BUILT_STAGES, PIPELINE
@@ -41,7 +48,12 @@ def _describe(stage: dict[str, Any]) -> str:
 
 
 def _upload(client: AodioClient, path: Path, options: dict[str, Any], console: Console) -> str:
-    columns = (TextColumn("{task.description:>12}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description:>12}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("upload", total=path.stat().st_size)
         reply = client.submit(path, options, lambda n: bar.advance(task, n))
@@ -52,14 +64,18 @@ def _watch(client: AodioClient, job_id: str, console: Console, poll_s: float) ->
     columns = (TextColumn("{task.description:>12}"), BarColumn(), TextColumn("{task.fields[note]}"))
     with Progress(*columns, console=console) as bar:
         tasks: dict[str, TaskID] = {
-            stage: bar.add_task(stage, total=1.0, note="pending") for stage in PIPELINE if stage in BUILT_STAGES
+            stage: bar.add_task(stage, total=1.0, note="pending")
+            for stage in PIPELINE
+            if stage in BUILT_STAGES
         }
         while True:
             job = client.job(job_id)
             for name, task in tasks.items():
                 stage = job.get("stages", {}).get(name, {})
                 total, done = stage.get("total") or 0, stage.get("done") or 0
-                fraction = 1.0 if stage.get("status") == "done" else (done / total if total else 0.0)
+                fraction = (
+                    1.0 if stage.get("status") == "done" else (done / total if total else 0.0)
+                )
                 bar.update(task, completed=min(fraction, 1.0), note=_describe(stage))
             if _finished(job):
                 return job
@@ -83,7 +99,9 @@ def run_process(
         console.print(f"[red]error:[/red] {exc}")
         return 1
     if job["status"] == "failed":
-        console.print(f"[red]job {job_id} failed in {job.get('failed_stage')}:[/red] {job.get('error')}")
+        console.print(
+            f"[red]job {job_id} failed in {job.get('failed_stage')}:[/red] {job.get('error')}"
+        )
         return 1
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -91,7 +109,9 @@ def run_process(
         if name in job.get("outputs", {}):
             client.download(job_id, name, out_dir / filename)
             written.append(filename)
-    console.print(f"done in {time.monotonic() - started:.1f} s: wrote {', '.join(written)} to {out_dir}")
+    console.print(
+        f"done in {time.monotonic() - started:.1f} s: wrote {', '.join(written)} to {out_dir}"
+    )
     if NOT_BUILT_STAGES:
         console.print(f"[yellow]not built yet:[/yellow] {', '.join(NOT_BUILT_STAGES)}")
     return 0

@@ -42,8 +42,12 @@ async def serve_stage(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
-    log.info("stage %s ready: nats %s, artifacts in %s", handler.stage, nats_settings.url,
-             storage.describe())
+    log.info(
+        "stage %s ready: nats %s, artifacts in %s",
+        handler.stage,
+        nats_settings.url,
+        storage.describe(),
+    )
     try:
         await worker.run()
     finally:

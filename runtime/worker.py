@@ -13,7 +13,6 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 
 from contracts.events import DeadLetter, Event, JobFailed, PipelineEvent, decode_event, encode
 from contracts.state import JobState
@@ -78,7 +77,7 @@ class Worker:
             while not self._stopping.is_set():
                 try:
                     messages = await sub.fetch(1, timeout=self._fetch_timeout_s)
-                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, nats.errors.TimeoutError):
                     continue
                 except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
                     await asyncio.sleep(1)

@@ -39,6 +39,7 @@ FRENCH = [
     "Bonjour à tous, nous commençons par le budget du trimestre.",
     "Nous avons décidé de reporter le lancement à la fin du mois d'avril.",
     "Claire enverra le compte rendu de la réunion avant vendredi.",
+    "Merci à tous, on se retrouve mardi prochain à dix heures.",
 ]
 SHORT = "The quarterly report is ready, and the team agreed to publish it on Tuesday."
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-PIPELINE: tuple[str, ...] = ("ingest", "transcode", "diarize", "transcribe", "assemble", "summarize")
+PIPELINE: tuple[str, ...] = (
+    "ingest",
+    "transcode",
+    "diarize",
+    "transcribe",
+    "assemble",
+    "summarize",
+)
 
 # stage -> module with a main(); a stage missing here is not built yet.
 SERVICE_MODULES: dict[str, str] = {

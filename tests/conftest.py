@@ -25,7 +25,7 @@ class Bus:
 
 
 @pytest.fixture
-async def bus(nats_server) -> AsyncIterator[Bus]:  # noqa: F811
+async def bus(nats_server) -> AsyncIterator[Bus]:
     """A provisioned stream, consumers and jobs bucket on a namespace of this test's own."""
     settings = test_settings(nats_server.url)
     nc = await connect(settings)

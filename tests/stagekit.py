@@ -40,13 +40,18 @@ def new_job_state(job_id: str | None = None) -> JobState:
 
 
 def submitted(job_id: str) -> JobSubmitted:
-    return JobSubmitted(job_id=job_id, source_key=f"jobs/{job_id}/source/a.mp3", original_name="a.mp3",
-                        size_bytes=1)
+    return JobSubmitted(
+        job_id=job_id, source_key=f"jobs/{job_id}/source/a.mp3", original_name="a.mp3", size_bytes=1
+    )
 
 
 def normalized(job_id: str) -> AudioNormalized:
-    return AudioNormalized(job_id=job_id, normalized_key=f"jobs/{job_id}/audio/normalized.flac",
-                           duration_s=1.0, chunk_count=1)
+    return AudioNormalized(
+        job_id=job_id,
+        normalized_key=f"jobs/{job_id}/audio/normalized.flac",
+        duration_s=1.0,
+        chunk_count=1,
+    )
 
 
 class ScriptedHandler:
@@ -80,8 +85,14 @@ async def run_worker_process(url: str, namespace: str, data_dir: str, sleep_s: f
     js = nc.jetstream()
     await provision(js, settings, settings.topology)
     jobs = await JobStore.open(js, settings.topology.jobs_bucket)
-    worker = Worker(ScriptedHandler(["ok"], sleep_s=sleep_s), nc=nc, settings=settings,
-                    storage=DirectoryStorage(Path(data_dir)), jobs=jobs, scratch_dir=Path(data_dir))
+    worker = Worker(
+        ScriptedHandler(["ok"], sleep_s=sleep_s),
+        nc=nc,
+        settings=settings,
+        storage=DirectoryStorage(Path(data_dir)),
+        jobs=jobs,
+        scratch_dir=Path(data_dir),
+    )
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, worker.stop)
     print("ready", flush=True)

@@ -29,8 +29,14 @@ def test_schema_matches_snapshot():
 
 
 def test_every_event_round_trips_and_has_a_subject():
-    event = ChunkPlanned(job_id="20261125-000000-abcd", index=2, count=3, start_s=0, end_s=9.5,
-                         chunk_key="jobs/x/audio/chunks/00002.flac")
+    event = ChunkPlanned(
+        job_id="20261125-000000-abcd",
+        index=2,
+        count=3,
+        start_s=0,
+        end_s=9.5,
+        chunk_key="jobs/x/audio/chunks/00002.flac",
+    )
     assert decode_event(encode(event)) == event
     assert type(event) in EVENT_SUBJECTS
     assert Topology().subject_for(event) == "aodio.v1.chunk.planned"
@@ -39,16 +45,26 @@ def test_every_event_round_trips_and_has_a_subject():
 
 
 def test_old_payload_without_new_fields_still_decodes():
-    raw = b'{"type":"job.submitted","job_id":"20261125-000000-abcd","source_key":"k",' \
-          b'"original_name":"a.mp3","size_bytes":3}'
+    raw = (
+        b'{"type":"job.submitted","job_id":"20261125-000000-abcd","source_key":"k",'
+        b'"original_name":"a.mp3","size_bytes":3}'
+    )
     event = decode_event(raw)
-    assert isinstance(event, JobSubmitted) and event.generation == 1 and event.options == JobOptions()
+    assert (
+        isinstance(event, JobSubmitted) and event.generation == 1 and event.options == JobOptions()
+    )
 
 
 def test_message_ids_are_deterministic_per_logical_event():
-    a = ChunkPlanned(job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k")
-    b = ChunkPlanned(job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k")
-    c = ChunkPlanned(job_id="20261125-000000-abcd", index=0, count=2, start_s=0, end_s=1, chunk_key="k")
+    a = ChunkPlanned(
+        job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k"
+    )
+    b = ChunkPlanned(
+        job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k"
+    )
+    c = ChunkPlanned(
+        job_id="20261125-000000-abcd", index=0, count=2, start_s=0, end_s=1, chunk_key="k"
+    )
     assert message_id(a) == message_id(b) != message_id(c)
 
 
@@ -61,7 +77,7 @@ def test_message_ids_are_deterministic_per_logical_event():
         (b'{"speakers": 2, "min_speakers": 1}', "not both"),
         (b'{"summary_method": "magic"}', "summary_method"),
         (b'{"colour": "blue"}', "colour"),
-        (b'[1, 2]', "Expected `object`"),
+        (b"[1, 2]", "Expected `object`"),
     ],
 )
 def test_bad_options_are_refused_with_the_reason(raw, fragment):
@@ -76,8 +92,13 @@ def test_good_options_parse():
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("../../etc/passwd", "passwd"), ("réunion d'équipe.mp3", "r_union_d_quipe.mp3"),
-     ("C:\\Users\\me\\talk.wav", "talk.wav"), ("...", "upload"), ("", "upload")],
+    [
+        ("../../etc/passwd", "passwd"),
+        ("réunion d'équipe.mp3", "r_union_d_quipe.mp3"),
+        ("C:\\Users\\me\\talk.wav", "talk.wav"),
+        ("...", "upload"),
+        ("", "upload"),
+    ],
 )
 def test_source_keys_never_escape_the_job(name, expected):
     key = keys.source_key("20261125-000000-abcd", name)

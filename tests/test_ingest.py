@@ -17,15 +17,21 @@ LIMIT = 3 * 1024 * 1024
 @pytest.fixture(scope="module")
 def api(nats_server, tmp_path_factory) -> Iterator[tuple[httpx.Client, Path]]:
     data = tmp_path_factory.mktemp("ingest")
-    env = {"AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10], "AODIO_INGEST_MAX_UPLOAD_BYTES": str(LIMIT)}
-    with LocalStack(data, api_port=0, nats_url=nats_server.url, extra_env=env,
-                    stages=("ingest",)) as stack:
+    env = {
+        "AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10],
+        "AODIO_INGEST_MAX_UPLOAD_BYTES": str(LIMIT),
+    }
+    with LocalStack(
+        data, api_port=0, nats_url=nats_server.url, extra_env=env, stages=("ingest",)
+    ) as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             yield client, data / "artifacts"
 
 
 def stored_jobs(artifacts: Path) -> set[str]:
-    return {p.name for p in (artifacts / "jobs").iterdir()} if (artifacts / "jobs").exists() else set()
+    return (
+        {p.name for p in (artifacts / "jobs").iterdir()} if (artifacts / "jobs").exists() else set()
+    )
 
 
 def test_health(api):
@@ -36,7 +42,9 @@ def test_health(api):
 def test_upload_is_stored_and_the_job_is_queued(api):
     client, artifacts = api
     body = b"ID3" + bytes(range(256)) * 4000
-    reply = client.post("/v1/jobs", files={"file": ("réunion 1.mp3", body)}, data={"options": '{"language": "fr"}'})
+    reply = client.post(
+        "/v1/jobs", files={"file": ("réunion 1.mp3", body)}, data={"options": '{"language": "fr"}'}
+    )
     assert reply.status_code == 202, reply.text
     job_id = reply.json()["job_id"]
     state = client.get(f"/v1/jobs/{job_id}").json()
@@ -54,14 +62,39 @@ def test_upload_is_stored_and_the_job_is_queued(api):
     [
         ({"files": {"options": (None, "{}")}}, 400, "no file"),
         ({"data": {"options": "{}"}}, 415, "multipart/form-data"),
-        ({"content": b"raw bytes", "headers": {"content-type": "audio/mpeg"}}, 415, "multipart/form-data"),
+        (
+            {"content": b"raw bytes", "headers": {"content-type": "audio/mpeg"}},
+            415,
+            "multipart/form-data",
+        ),
         ({"files": {"file": ("empty.mp3", b"")}}, 400, "upload is empty"),
-        ({"files": {"file": ("a.mp3", b"x" * 100)}, "data": {"options": "{bad"}}, 422, "bad options"),
-        ({"files": {"file": ("a.mp3", b"x" * 100)}, "data": {"options": '{"speakers": 0}'}}, 422, "speakers"),
-        ({"files": {"file": ("a.mp3", b"x" * 100)}, "data": {"options": '{"shoe": 1}'}}, 422, "shoe"),
+        (
+            {"files": {"file": ("a.mp3", b"x" * 100)}, "data": {"options": "{bad"}},
+            422,
+            "bad options",
+        ),
+        (
+            {"files": {"file": ("a.mp3", b"x" * 100)}, "data": {"options": '{"speakers": 0}'}},
+            422,
+            "speakers",
+        ),
+        (
+            {"files": {"file": ("a.mp3", b"x" * 100)}, "data": {"options": '{"shoe": 1}'}},
+            422,
+            "shoe",
+        ),
         ({"files": {"file": ("big.mp3", b"x" * (LIMIT + 10))}}, 413, "larger than the limit"),
     ],
-    ids=["no-file", "urlencoded", "not-multipart", "empty", "malformed-options", "bad-speakers", "unknown-option", "too-big"],
+    ids=[
+        "no-file",
+        "urlencoded",
+        "not-multipart",
+        "empty",
+        "malformed-options",
+        "bad-speakers",
+        "unknown-option",
+        "too-big",
+    ],
 )
 def test_bad_uploads_get_a_clear_error_and_leave_nothing(api, kwargs, status, reason):
     client, artifacts = api
@@ -77,12 +110,14 @@ def test_oversized_upload_without_content_length_is_cut_off(api):
     before = stored_jobs(artifacts)
 
     def body():
-        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp3\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.mp3"\r\n\r\n'
         for _ in range(LIMIT // 65536 + 10):
             yield b"y" * 65536
         yield b"\r\n--b--\r\n"
 
-    reply = client.post("/v1/jobs", content=body(), headers={"content-type": "multipart/form-data; boundary=b"})
+    reply = client.post(
+        "/v1/jobs", content=body(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
     assert reply.status_code == 413 and "larger than the limit" in reply.json()["detail"]
     assert stored_jobs(artifacts) == before
 
@@ -96,6 +131,8 @@ def test_unknown_job_is_404(api, job_id):
 
 def test_unknown_output_lists_what_exists(api):
     client, _ = api
-    job_id = client.post("/v1/jobs", files={"file": ("a.wav", b"RIFF" + b"0" * 64)}).json()["job_id"]
+    job_id = client.post("/v1/jobs", files={"file": ("a.wav", b"RIFF" + b"0" * 64)}).json()[
+        "job_id"
+    ]
     reply = client.get(f"/v1/jobs/{job_id}/outputs/transcript_srt")
     assert reply.status_code == 404 and "source" in reply.json()["detail"]

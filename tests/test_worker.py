@@ -20,8 +20,11 @@ from tests.stagekit import ScriptedHandler, new_job_state, submitted
 
 
 async def publish(bus, event) -> None:
-    await bus.js.publish(bus.settings.topology.subject_for(event), encode(event),
-                         headers={"Nats-Msg-Id": message_id(event)})
+    await bus.js.publish(
+        bus.settings.topology.subject_for(event),
+        encode(event),
+        headers={"Nats-Msg-Id": message_id(event)},
+    )
 
 
 async def messages_on(bus, subject: str) -> list[bytes]:
@@ -30,7 +33,9 @@ async def messages_on(bus, subject: str) -> list[bytes]:
     found: list[bytes] = []
     if info.state.messages == 0:
         return found
-    sub = await bus.js.subscribe(subject, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL)
+    sub = await bus.js.subscribe(
+        subject, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL
+    )
     try:
         while True:
             try:
@@ -54,8 +59,15 @@ async def wait_for(predicate, timeout: float = 20.0):
 
 
 async def run_until(bus, handler, tmp_path: Path, condition, timeout: float = 20.0):
-    worker = Worker(handler, nc=bus.nc, settings=bus.settings, storage=None, jobs=bus.jobs,  # type: ignore[arg-type]
-                    scratch_dir=tmp_path, fetch_timeout_s=0.3)
+    worker = Worker(
+        handler,
+        nc=bus.nc,
+        settings=bus.settings,
+        storage=None,
+        jobs=bus.jobs,  # type: ignore[arg-type]
+        scratch_dir=tmp_path,
+        fetch_timeout_s=0.3,
+    )
     task = asyncio.create_task(worker.run())
     try:
         return await wait_for(condition, timeout)
@@ -66,16 +78,22 @@ async def run_until(bus, handler, tmp_path: Path, condition, timeout: float = 20
 
 async def job_status(bus, job_id: str, status: str):
     state = await bus.jobs.get(job_id)
-    return state if state.status == status or state.stages.get("transcode", None) and \
-        state.stages["transcode"].status == status else None
+    return (
+        state
+        if state.status == status
+        or (state.stages.get("transcode", None)
+        and state.stages["transcode"].status == status)
+        else None
+    )
 
 
 async def test_success_publishes_next_event_marks_stage_done_and_acks(bus, tmp_path):
     job = new_job_state()
     await bus.jobs.create(job)
     await publish(bus, submitted(job.job_id))
-    state = await run_until(bus, ScriptedHandler(["ok"]), tmp_path,
-                            lambda: job_status(bus, job.job_id, "done"))
+    state = await run_until(
+        bus, ScriptedHandler(["ok"]), tmp_path, lambda: job_status(bus, job.job_id, "done")
+    )
     assert state.stages["transcode"].attempts == 1
     out = await messages_on(bus, bus.settings.topology.subject_for(normalized_type()))
     assert [decode_event(m).job_id for m in out] == [job.job_id]
@@ -109,8 +127,10 @@ async def test_permanent_error_fails_job_records_dead_letter_and_terms(bus, tmp_
     assert state.failed_stage == "transcode"
     assert handler.calls == [1]  # termed: never redelivered
     topology = bus.settings.topology
-    letters = [msgspec.json.decode(m, type=DeadLetter)
-               for m in await messages_on(bus, topology.dead_letter_subject("transcode"))]
+    letters = [
+        msgspec.json.decode(m, type=DeadLetter)
+        for m in await messages_on(bus, topology.dead_letter_subject("transcode"))
+    ]
     assert len(letters) == 1 and letters[0].attempts == 1 and letters[0].job_id == job.job_id
     assert "ffprobe found no audio stream" in letters[0].reason
     failed = [decode_event(m) for m in await messages_on(bus, topology.subject_for(JobFailed))]
@@ -130,11 +150,15 @@ async def test_retries_are_bounded_by_max_deliver(bus, tmp_path):
 async def test_malformed_event_is_dead_lettered_and_loop_keeps_running(bus, tmp_path):
     topology = bus.settings.topology
     await bus.js.publish(topology.subject_for(submitted_type()), b"{not json")
-    await bus.js.publish(topology.subject_for(submitted_type()), b'{"type":"job.submitted","job_id":"../etc"}')
+    await bus.js.publish(
+        topology.subject_for(submitted_type()), b'{"type":"job.submitted","job_id":"../etc"}'
+    )
     job = new_job_state()
     await bus.jobs.create(job)
     await publish(bus, submitted(job.job_id))
-    await run_until(bus, ScriptedHandler(["ok"]), tmp_path, lambda: job_status(bus, job.job_id, "done"))
+    await run_until(
+        bus, ScriptedHandler(["ok"]), tmp_path, lambda: job_status(bus, job.job_id, "done")
+    )
     letters = await messages_on(bus, topology.dead_letter_subject("transcode"))
     assert len(letters) == 2 and all(b"malformed event" in m for m in letters)
 
@@ -167,8 +191,11 @@ async def test_heartbeat_keeps_a_long_message_from_being_redelivered(bus, tmp_pa
 async def test_duplicate_publish_is_dropped_by_message_id(bus):
     event = submitted("job-duplicate1")
     await publish(bus, event)
-    ack = await bus.js.publish(bus.settings.topology.subject_for(event), encode(event),
-                               headers={"Nats-Msg-Id": message_id(event)})
+    ack = await bus.js.publish(
+        bus.settings.topology.subject_for(event),
+        encode(event),
+        headers={"Nats-Msg-Id": message_id(event)},
+    )
     assert ack.duplicate
     assert len(await messages_on(bus, bus.settings.topology.subject_for(event))) == 1
 
@@ -183,8 +210,12 @@ async def test_progress_is_published_live(bus, tmp_path):
 
     sub = await bus.nc.subscribe(bus.settings.topology.progress_subject(job.job_id), cb=collect)
     await publish(bus, submitted(job.job_id))
-    await run_until(bus, ScriptedHandler(["ok"], sleep_s=0.2), tmp_path,
-                    lambda: job_status(bus, job.job_id, "done"))
+    await run_until(
+        bus,
+        ScriptedHandler(["ok"], sleep_s=0.2),
+        tmp_path,
+        lambda: job_status(bus, job.job_id, "done"),
+    )
     await sub.unsubscribe()
     assert seen and b"half way" in seen[-1]
 
@@ -193,10 +224,18 @@ async def test_killed_worker_message_is_redelivered_and_job_finishes_once(bus, t
     job = new_job_state()
     await bus.jobs.create(job)
     await publish(bus, submitted(job.job_id))
-    args = [sys.executable, "-m", "tests.stagekit", bus.settings.url, bus.settings.namespace,
-            str(tmp_path), "30"]
+    args = [
+        sys.executable,
+        "-m",
+        "tests.stagekit",
+        bus.settings.url,
+        bus.settings.namespace,
+        str(tmp_path),
+        "30",
+    ]
     victim = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
     try:
+
         async def running():
             state = await bus.jobs.get(job.job_id)
             return state.stages.get("transcode") and state.stages["transcode"].status == "running"
@@ -217,8 +256,15 @@ async def test_sigterm_drains_the_message_in_flight(bus, tmp_path):
     job = new_job_state()
     await bus.jobs.create(job)
     await publish(bus, submitted(job.job_id))
-    args = [sys.executable, "-m", "tests.stagekit", bus.settings.url, bus.settings.namespace,
-            str(tmp_path), "3"]
+    args = [
+        sys.executable,
+        "-m",
+        "tests.stagekit",
+        bus.settings.url,
+        bus.settings.namespace,
+        str(tmp_path),
+        "3",
+    ]
     worker = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
 
     async def running():

@@ -14,7 +14,13 @@ def main() -> None:
     configure_logging("ingest")
     settings = IngestSettings()
     app = create_app(settings, NatsSettings(), StorageSettings())
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
 
 
 if __name__ == "__main__":

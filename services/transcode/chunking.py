@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import msgspec
 
@@ -25,9 +26,7 @@ class Chunk(msgspec.Struct, frozen=True):
         return self.end_s - self.start_s
 
 
-def _best_silence(
-    silences: Sequence[tuple[float, float]], lo: float, hi: float, aim: float
-) -> float | None:
+def _best_silence(silences: Sequence[tuple[float, float]], lo: float, hi: float, aim: float) -> float | None:
     """Centre of the longest silence overlap with [lo, hi] (capped), nearest aim on ties."""
     best: tuple[float, float, float] | None = None  # (-overlap, distance to aim, centre)
     for start, end in silences:
@@ -104,4 +103,4 @@ def plan_chunks(
         cut = _next_cut(bounds[-1], duration_s, ordered, quiet_points, limits)
         bounds.append(max(cut, round(bounds[-1] + CUT_GRID_S, 2)))  # always move forward
     bounds.append(duration_s)
-    return [Chunk(i, a, b) for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
+    return [Chunk(i, a, b) for i, (a, b) in enumerate(pairwise(bounds))]

@@ -30,9 +30,7 @@ def chunk_path(out_dir: Path, index: int) -> Path:
     return out_dir / f"{index:05d}.flac"
 
 
-def _group_argv(
-    flac: Path, group: Sequence[Chunk], out_dir: Path, last: bool, sample_rate: int
-) -> list[str]:
+def _group_argv(flac: Path, group: Sequence[Chunk], out_dir: Path, last: bool, sample_rate: int) -> list[str]:
     """One ffmpeg: seek to the group's first sample, split with asegment, encode each chunk."""
     first = to_sample(group[0].start_s, sample_rate)
     end = to_sample(group[-1].end_s, sample_rate)
@@ -44,11 +42,7 @@ def _group_argv(
     audio = ffmpeg.input(f"file:{flac}", **inputs)["a:0"]
     audio = audio.filter("atrim", end_sample=end - first)
     cuts = [to_sample(c.start_s, sample_rate) - first for c in group[1:]]
-    streams = (
-        [audio]
-        if not cuts
-        else audio.filter_multi_output("asegment", samples="|".join(map(str, cuts)))
-    )
+    streams = [audio] if not cuts else audio.filter_multi_output("asegment", samples="|".join(map(str, cuts)))
     outputs = [
         ffmpeg.output(streams[i], f"file:{chunk_path(out_dir, c.index)}", acodec="flac")
         for i, c in enumerate(group)

@@ -45,21 +45,28 @@ class TranscodeHandler:
             normalized = work / "normalized.flac"
             with storage.local_file(event.source_key, work) as source:
                 info = probe(source, max_duration_s=self.settings.max_duration_s)
-                ctx.log.info("probed %s: %.1f s of %s", event.original_name, info.duration_s, info.codec)
+                ctx.log.info(
+                    "probed %s: %.1f s of %s", event.original_name, info.duration_s, info.codec
+                )
                 ctx.progress(0.0, info.duration_s, "s", "decoding")
                 result = normalize(
                     source,
                     normalized,
+                    expected_duration_s=info.duration_s,
                     progress=lambda done, total: ctx.progress(done, total, "s", "decoding"),
                 )
-            chunks = plan_chunks(result.duration_s, result.silences, target_s=target_s)
+            chunks = plan_chunks(
+                result.duration_s, result.silences, target_s=target_s, quiet_points=result.quiet_points
+            )
             ctx.progress(result.duration_s, result.duration_s, "s", f"cutting {len(chunks)} chunks")
             chunk_files = cut_chunks(normalized, chunks, work / "chunks")
             storage.put_file(keys.normalized_audio_key(job_id), normalized)
             for chunk, path in zip(chunks, chunk_files, strict=True):
                 storage.put_file(keys.chunk_audio_key(job_id, chunk.index), path)
             storage.put_bytes(
-                keys.chunk_plan_key(job_id), _chunk_plan_json(chunks, result.silences), "application/json"
+                keys.chunk_plan_key(job_id),
+                _chunk_plan_json(chunks, result.silences),
+                "application/json",
             )
         return Outcome(
             events=self._events(event, result.duration_s, chunks),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import subprocess
 import tempfile
@@ -22,9 +23,12 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
 FRAME_SAMPLES = 480  # 30 ms
-BLOCK_FRAMES = 500  # 15 s of PCM per read: big reads keep Python's share of the pass small
+BLOCK_FRAMES = 100  # 3 s of PCM per read
+PIPE_BYTES = 1 << 20  # 32 s of PCM in flight per pipe
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 LEVEL_STEP_DB = 0.5  # frame levels are stored as one byte: 0.5 dB steps from -100 dB
 QUIET_SPAN_FRAMES = 100  # one quietest point per 3 s, for cutting where there is no silence
+ALWAYS_SILENT_DB = -80.0
 PROGRESS_EVERY_S = 1.5
 TRUNCATED_RATIO = 0.5
 
@@ -74,10 +78,13 @@ def find_silences(
     """Find runs of frames below an adaptive threshold lasting at least min_silence_s."""
     if levels.size == 0:
         return []
-    floor, loud = np.percentile(levels, [10, 95])
-    # Quiet relative to this recording: a quarter of the way from its floor to its speech level.
-    threshold = floor + max(6.0 / LEVEL_STEP_DB, 0.25 * (loud - floor))
-    quiet = np.concatenate(([False], levels <= threshold, [False]))
+    db = levels.astype(np.float32) * LEVEL_STEP_DB - 100.0
+    floor, loud = np.percentile(db, [2, 95])
+    # Quiet relative to this recording: a quarter of the way from its floor to its speech level,
+    # yet clearly below speech (a recording with no pauses has none), or quiet in absolute terms.
+    relative = min(floor + max(6.0, 0.25 * (loud - floor)), loud - 10.0)
+    threshold = max(relative, ALWAYS_SILENT_DB)
+    quiet = np.concatenate(([False], db <= threshold, [False]))
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     starts, ends = edges[0::2], edges[1::2]
     keep = (ends - starts) * FRAME_SAMPLES >= min_silence_s * SAMPLE_RATE
@@ -104,6 +111,7 @@ def _pump_pcm(
     decoded: IO[bytes], encoder: IO[bytes], expected_s: float, progress: Progress | None
 ) -> tuple[int, np.ndarray]:
     """Forward PCM from decoder to encoder in blocks; return sample count and frame levels."""
+    # Buffered pipes: read(n) returns n bytes until EOF, so blocks hold whole 30 ms frames.
     block_bytes = BLOCK_FRAMES * FRAME_SAMPLES * 2
     total_samples = 0
     levels: list[np.ndarray] = []
@@ -129,19 +137,25 @@ def _stderr_tail(stderr: IO[bytes], lines: int = 3) -> str:
     return "; ".join(line.strip() for line in text[-lines:]) or "ffmpeg gave no reason"
 
 
+def _widen_pipes(*pipes: IO[bytes]) -> None:
+    """Grow pipe buffers so decoder, Python and encoder overlap instead of taking turns."""
+    for pipe in pipes:
+        try:
+            fcntl.fcntl(pipe.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:  # not Linux, or above /proc/sys/fs/pipe-max-size: the default works
+            log.debug("could not widen pipe to %d bytes", PIPE_BYTES)
+
+
 def _transcode(
     source: Path, dest: Path, expected_s: float, progress: Progress | None, flac_level: int
 ) -> tuple[int, np.ndarray]:
     """Run decoder and FLAC encoder side by side (one core each); raise on either failing."""
     # stderr goes to files so a chatty ffmpeg can never block on a full pipe.
     with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as enc_err:
-        decoder = subprocess.Popen(
-            _decoder_argv(source), stdout=subprocess.PIPE, stderr=dec_err, bufsize=0
-        )
-        encoder = subprocess.Popen(
-            _encoder_argv(dest, flac_level), stdin=subprocess.PIPE, stderr=enc_err, bufsize=0
-        )
+        decoder = subprocess.Popen(_decoder_argv(source), stdout=subprocess.PIPE, stderr=dec_err)
+        encoder = subprocess.Popen(_encoder_argv(dest, flac_level), stdin=subprocess.PIPE, stderr=enc_err)
         assert decoder.stdout is not None and encoder.stdin is not None
+        _widen_pipes(decoder.stdout, encoder.stdin)
         try:
             result = _pump_pcm(decoder.stdout, encoder.stdin, expected_s, progress)
         except BrokenPipeError:
@@ -178,6 +192,4 @@ def normalize(
         )
     silences = find_silences(levels, total_samples, min_silence_s)
     log.info("normalized source=%s duration_s=%.3f silences=%d", source, duration_s, len(silences))
-    return NormalizeResult(
-        duration_s=duration_s, silences=silences, quiet_points=_quiet_points(levels)
-    )
+    return NormalizeResult(duration_s=duration_s, silences=silences, quiet_points=_quiet_points(levels))

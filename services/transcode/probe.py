@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DURATION_S = 8 * 3600.0
 PROBE_TIMEOUT_S = 60.0
+_CONTEXT_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*")
 
 
 class ProbeResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,18 +43,14 @@ def _run_ffprobe(path: Path, timeout_s: float) -> dict:
     """Run ffprobe and return its JSON, or raise MediaError with its first error line."""
     argv = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
     try:
-        done = subprocess.run(
-            [*argv, str(path)], capture_output=True, timeout=timeout_s, check=False
-        )
+        done = subprocess.run([*argv, str(path)], capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise MediaError(
-            f"upload could not be inspected: ffprobe took over {timeout_s:.0f} s"
-        ) from exc
+        raise MediaError(f"upload could not be inspected: ffprobe took over {timeout_s:.0f} s") from exc
     stderr = done.stderr.decode("utf-8", "replace").strip()
     if done.returncode != 0:
         first = stderr.splitlines()[0] if stderr else f"ffprobe exited with {done.returncode}"
-        # ffprobe prefixes errors with the file path; the user does not need our temp path.
-        first = first.replace(f"{path}: ", "")
+        # Drop what means nothing to the user: our temp path and "[mp3 @ 0x55...] ".
+        first = _CONTEXT_PREFIX.sub("", first.replace(f"{path}: ", "")).strip()
         raise MediaError(f"upload is not a readable audio or video file: {first}")
     return json.loads(done.stdout or b"{}")
 

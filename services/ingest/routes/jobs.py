@@ -33,7 +33,9 @@ def new_job_id() -> str:
 
 def _options_from_fields(fields: dict[str, str]) -> JobOptions:
     raw = fields.get("options", "").strip() or "{}"
-    extra = {name: fields[name] for name in ("language", "speakers") if fields.get(name, "").strip()}
+    extra = {
+        name: fields[name] for name in ("language", "speakers") if fields.get(name, "").strip()
+    }
     try:
         merged = msgspec.json.decode(raw.encode())
         if not isinstance(merged, dict):
@@ -82,7 +84,9 @@ async def submit_job(request: Request, services: ServicesDep) -> Response:
         original_name=upload.original_name,
         size_bytes=upload.size_bytes,
         options=options,
-        stages={"ingest": StageState(status="done", started_at=now, finished_at=now, done=1, total=1)},
+        stages={
+            "ingest": StageState(status="done", started_at=now, finished_at=now, done=1, total=1)
+        },
         outputs={"source": upload.file_key},
     )
     await services.jobs.create(state)
@@ -95,10 +99,16 @@ async def submit_job(request: Request, services: ServicesDep) -> Response:
     )
     js = services.nc.jetstream()
     await js.publish(
-        services.topology.subject_for(event), encode(event), headers={"Nats-Msg-Id": message_id(event)}
+        services.topology.subject_for(event),
+        encode(event),
+        headers={"Nats-Msg-Id": message_id(event)},
     )
-    body = {"job_id": job_id, "status": "queued", "size_bytes": upload.size_bytes,
-            "status_url": f"/v1/jobs/{job_id}"}
+    body = {
+        "job_id": job_id,
+        "status": "queued",
+        "size_bytes": upload.size_bytes,
+        "status_url": f"/v1/jobs/{job_id}",
+    }
     return Response(msgspec.json.encode(body), status_code=202, media_type=JSON)
 
 
@@ -130,7 +140,10 @@ async def get_output(job_id: str, name: str, services: ServicesDep) -> Streaming
     except ObjectNotFound as exc:
         raise HTTPException(410, f"output {name!r} of job {job_id} is gone from storage") from exc
     filename = key.rsplit("/", 1)[-1]
-    headers = {"content-length": str(size), "content-disposition": f'attachment; filename="{filename}"'}
+    headers = {
+        "content-length": str(size),
+        "content-disposition": f'attachment; filename="{filename}"',
+    }
     return StreamingResponse(_stream(services.storage, key), headers=headers)
 
 

@@ -1,0 +1,157 @@
+"""Transcribe: one planned chunk in, its words with absolute timestamps out (chunk.transcribed).
+
+Language, one per job without a coordinator: a language the user gave wins. Otherwise each chunk
+votes over its own speech windows (language.detect_language) unless the job already has a language
+recorded by a chunk that finished earlier, which it then follows; a chunk records its guess in the
+job state only when the state has none yet and the guess is confident. Failure mode: chunks that
+start together, before any has finished, each decide alone, so a job can end with chunks in two
+languages (a chunk of music or of a guest speaking another language among them). Each chunk's
+artifact and event name the language it used, so assembly can see and report the disagreement;
+`per_chunk_language` makes that the intended behaviour for code-switching recordings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from contracts import keys
+from contracts.events import ChunkPlanned, ChunkTranscribed, PipelineEvent
+from contracts.state import JobState
+from runtime.errors import PermanentError
+from runtime.stage import Outcome, StageContext
+from runtime.storage.base import ObjectNotFound
+from services.transcribe.config import TranscribeSettings
+from services.transcribe.engine import (
+    SAMPLE_RATE,
+    EngineConfig,
+    LoadedModel,
+    ModelCache,
+    decode_audio,
+    transcribe_audio,
+)
+from services.transcribe.language import LanguageGuess, detect_language
+from services.transcribe.models import ModelError
+from services.transcribe.transcript import chunk_transcript_json, place_segments
+
+STAGE = "transcribe"
+JOB_LANGUAGE_MIN_PROBABILITY = 0.5  # below this a chunk's guess is used for itself, not for the job
+
+
+class TranscribeHandler:
+    stage = STAGE
+
+    def __init__(self, settings: TranscribeSettings) -> None:
+        self.settings = settings
+        self.models = ModelCache(
+            EngineConfig(
+                device=settings.device,
+                compute_type=settings.compute_type,
+                cpu_threads=settings.cpu_threads,
+                cache_dir=settings.model_cache_dir,
+                batched=settings.batched,
+            )
+        )
+
+    async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
+        if not isinstance(event, ChunkPlanned):
+            raise PermanentError(f"transcribe expects chunk.planned, got {type(event).__name__}")
+        return await asyncio.to_thread(self._transcribe, event, ctx)
+
+    def _transcribe(self, event: ChunkPlanned, ctx: StageContext) -> Outcome:
+        model = self._model(event.options.transcribe_model or self.settings.model)
+        label = f"chunk {event.index + 1}/{event.count}"
+        ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=ctx.scratch_dir, prefix=f"transcribe-{event.job_id}-") as tmp:
+            try:
+                with ctx.storage.local_file(event.chunk_key, Path(tmp)) as chunk_path:
+                    audio = decode_audio(chunk_path)
+            except ObjectNotFound as exc:
+                raise PermanentError(
+                    f"chunk audio {event.chunk_key} is missing from storage: re-run the job from transcode"
+                ) from exc
+        length_s = len(audio) / SAMPLE_RATE
+        ctx.progress(0.0, length_s, "s", label)
+        language, probability, for_job = self._language(event, ctx.job, model, audio)
+        ctx.log.info("%s: %.1f s, language %s (p=%s)", label, length_s, language, probability)
+        segments: list[dict[str, Any]] = []
+        if language is not None:
+            segments = transcribe_audio(
+                model,
+                audio,
+                language=language,
+                beam_size=self.settings.beam_size,
+                batch_size=self.settings.batch_size,
+                on_segment=lambda done_s: ctx.progress(min(done_s, length_s), length_s, "s", label),
+            )
+        transcript_key = keys.chunk_transcript_key(event.job_id, event.index)
+        ctx.storage.put_bytes(
+            transcript_key,
+            chunk_transcript_json(
+                index=event.index,
+                start_s=event.start_s,
+                end_s=event.start_s + length_s,
+                language=language,
+                language_probability=probability,
+                model=model.name,
+                segments=place_segments(segments, event.start_s, length_s),
+            ),
+            "application/json",
+        )
+        done = ChunkTranscribed(
+            job_id=event.job_id,
+            generation=event.generation,
+            index=event.index,
+            count=event.count,
+            transcript_key=transcript_key,
+            language=language,
+        )
+        return Outcome(
+            events=[done],
+            update=lambda state: record_chunk(state, event.index, event.count, for_job),
+            stage_done=False,
+        )
+
+    def _model(self, name: str) -> LoadedModel:
+        try:
+            return self.models.get(name)
+        except ModelError as exc:
+            raise PermanentError(
+                f"{exc.reason}. Set AODIO_TRANSCRIBE_MODEL (or the job's transcribe_model) to "
+                "'base', 'tiny.en', a CTranslate2 model directory, or a hub name"
+            ) from exc
+
+    def _language(
+        self, event: ChunkPlanned, job: JobState, model: LoadedModel, audio: Any
+    ) -> tuple[str | None, float | None, str | None]:
+        """(language for this chunk, its probability, language to record for the job or None)."""
+        if event.options.language:
+            return event.options.language, 1.0, event.options.language
+        if job.language and not event.options.per_chunk_language:
+            return job.language, None, None
+        guess: LanguageGuess | None = detect_language(model.whisper, audio, self.settings.language_windows)
+        if guess is None:  # no speech in this chunk: nothing to transcribe, nothing to vote
+            return None, None, None
+        confident = guess.probability >= JOB_LANGUAGE_MIN_PROBABILITY
+        return guess.language, round(guess.probability, 4), guess.language if confident else None
+
+
+def record_chunk(state: JobState, index: int, count: int, language: str | None) -> None:
+    """Idempotent: note the chunk as done, the job's language if none yet, and the stage's progress."""
+    if index not in state.chunks_done:
+        state.chunks_done.append(index)
+        state.chunks_done.sort()
+    if state.language is None and language is not None:
+        state.language = language
+    stage = state.stage(STAGE)
+    done = len(state.chunks_done)
+    stage.done, stage.total, stage.unit = float(done), float(count), "chunks"
+    if done >= count and stage.status != "done":
+        stage.status = "done"
+        stage.finished_at = time.time()
+        stage.wall_s = stage.finished_at - (stage.started_at or stage.finished_at)
+        stage.eta_s = 0.0
+        stage.message = f"{count} chunks"

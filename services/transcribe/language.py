@@ -1,0 +1,69 @@
+"""Spoken-language detection from speech, not from the first 30 s (which may be a jingle or silence)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+SAMPLE_RATE = 16000
+WINDOW_S = 30.0  # Whisper's input length: one encoder pass per window
+MIN_SPEECH_S = 1.0  # less speech than this gives no usable vote
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str
+    probability: float  # summed probability of `language` over the windows, divided by their count
+    windows: int
+    speech_s: float
+
+
+def speech_only(audio: np.ndarray) -> np.ndarray:
+    """The audio's speech, VAD-detected and concatenated (silence, music and tones removed)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = get_speech_timestamps(audio, VadOptions(min_speech_duration_ms=250))
+    if not spans:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate([audio[span["start"] : span["end"]] for span in spans])
+
+
+def speech_windows(speech: np.ndarray, max_windows: int) -> list[np.ndarray]:
+    """Up to `max_windows` 30 s windows spread evenly over the speech, each one encoder pass."""
+    window = int(WINDOW_S * SAMPLE_RATE)
+    if len(speech) <= window:
+        return [speech]
+    count = min(max_windows, math.ceil(len(speech) / window))
+    last_start = len(speech) - window
+    starts = [round(k * last_start / max(count - 1, 1)) for k in range(count)]
+    return [speech[start : start + window] for start in starts]
+
+
+def detect_language(model: WhisperModel, audio: np.ndarray, max_windows: int = 5) -> LanguageGuess | None:
+    """Vote over speech windows by summed probability; None when the audio holds no speech."""
+    speech = speech_only(audio)
+    speech_s = len(speech) / SAMPLE_RATE
+    if speech_s < MIN_SPEECH_S:
+        return None
+    if not model.model.is_multilingual:
+        return LanguageGuess(language="en", probability=1.0, windows=0, speech_s=speech_s)
+    totals: dict[str, float] = defaultdict(float)
+    windows = speech_windows(speech, max_windows)
+    for window in windows:
+        _, _, all_probs = model.detect_language(audio=window)
+        for language, probability in all_probs:
+            totals[language] += probability
+    language = max(totals, key=lambda code: totals[code])
+    return LanguageGuess(
+        language=language,
+        probability=totals[language] / len(windows),
+        windows=len(windows),
+        speech_s=speech_s,
+    )
