@@ -41,6 +41,8 @@ def _finished(job: dict[str, Any]) -> bool:
 
 def _describe(stage: dict[str, Any]) -> str:
     status = stage.get("status", "pending")
+    if status in ("done", "skipped", "pending"):
+        return status
     message = stage.get("message") or ""
     eta = stage.get("eta_s")
     eta_text = f" eta {eta:.0f}s" if eta and status == "running" else ""

@@ -88,14 +88,27 @@ class LocalStack:
         if self.s3:
             self.weed = WeedMini(self.data_dir / "s3", log_file=self.data_dir / "logs" / "weed.log")
             self.weed.start()
-        env = self.environment()
         for stage in self.stages:
-            module = SERVICE_MODULES[stage]
-            logfile = (self.data_dir / "logs" / f"{stage}.log").open("ab")
-            self.children[stage] = subprocess.Popen(
-                [sys.executable, "-m", module], env=env, stdout=logfile, stderr=subprocess.STDOUT
-            )
+            self.spawn(stage)
         self._wait_healthy(timeout_s)
+
+    def spawn(self, stage: str) -> subprocess.Popen[bytes]:
+        """Start (or restart) one service process, logging to logs/<stage>.log."""
+        with (self.data_dir / "logs" / f"{stage}.log").open("ab") as logfile:
+            child = subprocess.Popen(
+                [sys.executable, "-m", SERVICE_MODULES[stage]],
+                env=self.environment(),
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+            )
+        self.children[stage] = child
+        return child
+
+    def kill(self, stage: str) -> None:
+        """SIGKILL one service process (a crash, for tests), with its children."""
+        child = self.children[stage]
+        child.kill()
+        child.wait()
 
     def _wait_healthy(self, timeout_s: float) -> None:
         import httpx

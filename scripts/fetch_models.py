@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.transcribe.models import ModelError, model_files, resolve_model  # noqa: E402
+from services.transcribe.models import ModelError, model_files, resolve_model
 
 DEFAULT_MODELS = ("base", "tiny.en")
 

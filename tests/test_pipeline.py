@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -109,3 +111,56 @@ def test_pipeline_on_s3_storage(nats_server, tmp_path):
             truth = json.loads((AUDIO / "fr_one_voice.json").read_text())
             job_id = submit(client, AUDIO / "fr_one_voice.mp3", {"language": "fr"})
             check_transcoded(client, job_id, truth["duration_s"], tmp_path)
+
+
+def test_transcode_killed_mid_job_is_redelivered_and_the_job_finishes_once(nats_server, tmp_path):
+    long_mp3 = tmp_path / "long.mp3"  # about 22 minutes: the committed clip looped
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-stream_loop", "40", "-i",
+                    str(AUDIO / "en_two_voices.mp3"), "-c", "copy", str(long_mp3)], check=True)
+    with start_stack(nats_server.url, tmp_path / "stack") as stack:
+        with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+            job_id = submit(client, long_mp3, {"chunk_seconds": 300})
+            deadline = time.monotonic() + 60
+            while client.get(f"/v1/jobs/{job_id}").json()["stages"].get("transcode", {}).get(
+                    "status") != "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            stack.kill("transcode")
+            assert client.get(f"/v1/jobs/{job_id}").json()["stages"]["transcode"]["status"] == "running"
+            stack.spawn("transcode")  # a fresh replica; the message comes back after the ack wait
+            job = wait_job(client, job_id)
+            assert job["status"] == "running" and job["stages"]["transcode"]["attempts"] == 2
+            plan = client.get(f"/v1/jobs/{job_id}/outputs/chunk_plan").json()["chunks"]
+            assert len(plan) == job["chunks_total"] >= 4
+            events = asyncio.run(_count_events(nats_server.url, stack.environment()["AODIO_NATS_NAMESPACE"],
+                                               job_id))
+            assert events == {"audio.normalized": 1, "chunk.planned": job["chunks_total"]}
+
+
+async def _count_events(url: str, namespace: str, job_id: str) -> dict[str, int]:
+    from nats.js import api as js_api
+
+    from contracts.events import decode_event
+    from runtime.bus import connect
+    from runtime.settings import NatsSettings
+
+    settings = NatsSettings(url=url, namespace=namespace)
+    nc = await connect(settings)
+    counts: dict[str, int] = {}
+    try:
+        sub = await nc.jetstream().subscribe(f"{settings.topology.prefix}.>", ordered_consumer=True,
+                                             deliver_policy=js_api.DeliverPolicy.ALL)
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=1.0)
+            except Exception:
+                break
+            if ".dead_letter." in msg.subject or b'"type"' not in msg.data:
+                continue
+            event = decode_event(msg.data)
+            if event.job_id == job_id and not msg.subject.endswith("job.submitted"):
+                tag = type(event).__struct_config__.tag
+                counts[tag] = counts.get(tag, 0) + 1
+    finally:
+        await nc.close()
+    return counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -15,18 +16,18 @@ import pytest
 
 pytest.importorskip("faster_whisper", reason="transcribe extra not installed")
 
-from contracts import keys  # noqa: E402
-from contracts.events import ChunkPlanned, ChunkTranscribed  # noqa: E402
-from contracts.options import JobOptions  # noqa: E402
-from contracts.state import JobState  # noqa: E402
-from runtime.errors import PermanentError  # noqa: E402
-from runtime.stage import Outcome, StageContext  # noqa: E402
-from runtime.storage.directory import DirectoryStorage  # noqa: E402
-from services.transcribe.config import TranscribeSettings  # noqa: E402
-from services.transcribe.handler import TranscribeHandler, record_chunk  # noqa: E402
-from services.transcribe.models import BASE_MODEL_SHA256, resolve_model  # noqa: E402
-from services.transcribe.transcript import place_segments  # noqa: E402
-from services.transcribe.wer import word_error_rate  # noqa: E402
+from contracts import keys
+from contracts.events import ChunkPlanned, ChunkTranscribed
+from contracts.options import JobOptions
+from contracts.state import JobState
+from runtime.errors import PermanentError
+from runtime.stage import Outcome, StageContext
+from runtime.storage.directory import DirectoryStorage
+from services.transcribe.config import TranscribeSettings
+from services.transcribe.handler import TranscribeHandler, record_chunk
+from services.transcribe.models import BASE_MODEL_SHA256, resolve_model
+from services.transcribe.transcript import place_segments
+from services.transcribe.wer import word_error_rate
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 
@@ -143,7 +144,7 @@ async def test_known_sentence_with_absolute_monotonic_word_times(tiny: Stage, tm
     assert word_error_rate(truth("en_short")["text"], text_of([document])) < 0.3
     times = [(w["start"], w["end"]) for w in words_of(document)]
     assert times and all(start <= end for start, end in times)
-    assert all(a[0] <= b[0] for a, b in zip(times, times[1:], strict=False))
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(times))
     assert start_s <= times[0][0] and times[-1][1] <= document["end_s"] <= start_s + 4.6
     assert document["language"] == "en" and document["index"] == 1
 

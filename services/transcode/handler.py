@@ -58,7 +58,7 @@ class TranscodeHandler:
             chunks = plan_chunks(
                 result.duration_s, result.silences, target_s=target_s, quiet_points=result.quiet_points
             )
-            ctx.progress(result.duration_s, result.duration_s, "s", f"cutting {len(chunks)} chunks")
+            ctx.progress(result.duration_s, result.duration_s, "s", f"cutting {len(chunks)} chunk(s)")
             chunk_files = cut_chunks(normalized, chunks, work / "chunks")
             storage.put_file(keys.normalized_audio_key(job_id), normalized)
             for chunk, path in zip(chunks, chunk_files, strict=True):
