@@ -95,9 +95,7 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--s3", action="store_true", help="artifacts in a local S3 (weed mini)")
     parser.add_argument("--save", type=Path, default=Path("bench/out"), help="folder for the JSON")

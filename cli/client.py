@@ -44,9 +44,7 @@ class AodioClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(
-                f"no Aodio API at {self.base_url} ({exc}); start one with `aodio up`"
-            ) from exc
+            raise ApiError(f"no Aodio API at {self.base_url} ({exc}); start one with `aodio up`") from exc
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
@@ -61,15 +59,11 @@ class AodioClient:
         except httpx.TransportError:
             return False
 
-    def submit(
-        self, path: Path, options: dict[str, Any], on_read: Callable[[int], None]
-    ) -> dict[str, Any]:
+    def submit(self, path: Path, options: dict[str, Any], on_read: Callable[[int], None]) -> dict[str, Any]:
         import json
 
         with path.open("rb") as handle:
-            files = {
-                "file": (path.name, _CountingReader(handle, on_read), "application/octet-stream")
-            }
+            files = {"file": (path.name, _CountingReader(handle, on_read), "application/octet-stream")}
             data = {"options": json.dumps(options)}
             return self._call("POST", "/v1/jobs", files=files, data=data, timeout=None).json()  # type: ignore[no-any-return]
 
@@ -81,9 +75,7 @@ class AodioClient:
         try:
             with self._http.stream("GET", f"/v1/jobs/{job_id}/outputs/{name}") as response:
                 if response.status_code >= 400:
-                    raise ApiError(
-                        f"{response.status_code}: {response.read().decode(errors='replace')}"
-                    )
+                    raise ApiError(f"{response.status_code}: {response.read().decode(errors='replace')}")
                 with partial.open("wb") as out:
                     for chunk in response.iter_bytes(1024 * 1024):
                         out.write(chunk)

@@ -19,9 +19,7 @@ DEFAULT_API = "http://127.0.0.1:8000"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aodio", description="Long recordings in, transcript out."
-    )
+    parser = argparse.ArgumentParser(prog="aodio", description="Long recordings in, transcript out.")
     parser.add_argument(
         "--data",
         type=Path,
@@ -37,9 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     process.add_argument("--out", type=Path, required=True, help="folder for the results")
     process.add_argument("--language", help="ISO 639-1 code, e.g. fr; default: detected")
     process.add_argument("--speakers", type=int, help="exact number of speakers, if known")
-    process.add_argument(
-        "--api", help="use a running Aodio API instead of starting the embedded default"
-    )
+    process.add_argument("--api", help="use a running Aodio API instead of starting the embedded default")
     status = sub.add_parser("status", help="show a job's state")
     status.add_argument("job_id")
     status.add_argument("--api", default=os.environ.get("AODIO_API_URL", DEFAULT_API))
@@ -57,9 +53,7 @@ def _up(args: argparse.Namespace) -> int:
         try:
             while not stop.wait(1.0):
                 if dead := stack.dead_children():
-                    print(
-                        f"stopping: {', '.join(dead)} exited; see {args.data}/logs", file=sys.stderr
-                    )
+                    print(f"stopping: {', '.join(dead)} exited; see {args.data}/logs", file=sys.stderr)
                     return 1
         except KeyboardInterrupt:
             pass

@@ -75,9 +75,7 @@ def _watch(client: AodioClient, job_id: str, console: Console, poll_s: float) ->
             for name, task in tasks.items():
                 stage = job.get("stages", {}).get(name, {})
                 total, done = stage.get("total") or 0, stage.get("done") or 0
-                fraction = (
-                    1.0 if stage.get("status") == "done" else (done / total if total else 0.0)
-                )
+                fraction = 1.0 if stage.get("status") == "done" else (done / total if total else 0.0)
                 bar.update(task, completed=min(fraction, 1.0), note=_describe(stage))
             if _finished(job):
                 return job
@@ -101,9 +99,7 @@ def run_process(
         console.print(f"[red]error:[/red] {exc}")
         return 1
     if job["status"] == "failed":
-        console.print(
-            f"[red]job {job_id} failed in {job.get('failed_stage')}:[/red] {job.get('error')}"
-        )
+        console.print(f"[red]job {job_id} failed in {job.get('failed_stage')}:[/red] {job.get('error')}")
         return 1
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -111,9 +107,7 @@ def run_process(
         if name in job.get("outputs", {}):
             client.download(job_id, name, out_dir / filename)
             written.append(filename)
-    console.print(
-        f"done in {time.monotonic() - started:.1f} s: wrote {', '.join(written)} to {out_dir}"
-    )
+    console.print(f"done in {time.monotonic() - started:.1f} s: wrote {', '.join(written)} to {out_dir}")
     if NOT_BUILT_STAGES:
         console.print(f"[yellow]not built yet:[/yellow] {', '.join(NOT_BUILT_STAGES)}")
     return 0

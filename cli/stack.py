@@ -25,9 +25,7 @@ def check_tools() -> None:
     """Fail early, with the fix, when ffmpeg is missing."""
     missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
     if missing:
-        raise StackError(
-            f"{' and '.join(missing)} not found: run `make setup` (installs Debian's ffmpeg)"
-        )
+        raise StackError(f"{' and '.join(missing)} not found: run `make setup` (installs Debian's ffmpeg)")
 
 
 class LocalStack:
@@ -48,9 +46,7 @@ class LocalStack:
         self.api_port = api_port or free_ports(1)[0]
         self.host, self.s3 = host, s3
         self.external_nats_url, self.extra_env = nats_url, extra_env or {}
-        self.nats = NatsServer(
-            self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats-server.log"
-        )
+        self.nats = NatsServer(self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats-server.log")
         self.weed: WeedMini | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -117,18 +113,14 @@ class LocalStack:
         while time.monotonic() < deadline:
             for stage, child in self.children.items():
                 if child.poll() is not None:
-                    raise StackError(
-                        f"{stage} exited at start-up: see {self.data_dir}/logs/{stage}.log"
-                    )
+                    raise StackError(f"{stage} exited at start-up: see {self.data_dir}/logs/{stage}.log")
             try:
                 if httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        raise StackError(
-            f"the API did not become healthy in {timeout_s:.0f} s: see {self.data_dir}/logs"
-        )
+        raise StackError(f"the API did not become healthy in {timeout_s:.0f} s: see {self.data_dir}/logs")
 
     def dead_children(self) -> list[str]:
         return [stage for stage, child in self.children.items() if child.poll() is not None]

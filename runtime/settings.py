@@ -24,9 +24,7 @@ def default_data_dir() -> Path:
 class NatsSettings(BaseSettings):
     """How to reach NATS JetStream, and the delivery policy every stage shares."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AODIO_NATS_", extra="ignore", env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_prefix="AODIO_NATS_", extra="ignore", env_ignore_empty=True)
 
     url: str = "nats://127.0.0.1:4222"
     namespace: str = ""  # lets several installs (or tests) share one NATS server
@@ -50,9 +48,7 @@ class NatsSettings(BaseSettings):
 class StorageSettings(BaseSettings):
     """Where artifacts live: a directory (local disk, Railway volume) or any S3 endpoint."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AODIO_STORAGE_", extra="ignore", env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_prefix="AODIO_STORAGE_", extra="ignore", env_ignore_empty=True)
 
     backend: Literal["directory", "s3"] = "directory"
     directory: Path = Field(default_factory=lambda: default_data_dir() / "artifacts")

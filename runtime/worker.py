@@ -160,9 +160,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
 
-    async def _retry_or_give_up(
-        self, msg: Msg, event: PipelineEvent, exc: Exception, attempt: int
-    ) -> None:
+    async def _retry_or_give_up(self, msg: Msg, event: PipelineEvent, exc: Exception, attempt: int) -> None:
         reason = reason_of(exc)
         if is_permanent(exc):
             await self._give_up(msg, event, reason, attempt)
@@ -182,9 +180,7 @@ class Worker:
         )
 
         def note(state: JobState) -> None:
-            state.stage(
-                self.stage
-            ).error = f"attempt {attempt} failed, retrying in {delay:.0f}s: {reason}"
+            state.stage(self.stage).error = f"attempt {attempt} failed, retrying in {delay:.0f}s: {reason}"
 
         with contextlib.suppress(Exception):
             await self._jobs.update(event.job_id, note)
@@ -202,9 +198,7 @@ class Worker:
         job_id = event.job_id if event is not None else None
         log.error("job %s stage %s failed for good: %s", job_id, self.stage, reason)
         if event is not None and fail_job:
-            await self._jobs.update(
-                event.job_id, lambda s: self._mark_failed(s, event, reason, attempt)
-            )
+            await self._jobs.update(event.job_id, lambda s: self._mark_failed(s, event, reason, attempt))
             await self._publish(
                 JobFailed(
                     job_id=event.job_id,
@@ -280,9 +274,7 @@ class Worker:
             stage.eta_s = 0.0
         return None
 
-    def _mark_failed(
-        self, state: JobState, event: PipelineEvent, reason: str, attempt: int
-    ) -> bool | None:
+    def _mark_failed(self, state: JobState, event: PipelineEvent, reason: str, attempt: int) -> bool | None:
         if state.generation != event.generation:
             return False
         state.status, state.error, state.failed_stage = "failed", reason, self.stage

@@ -50,21 +50,13 @@ def test_old_payload_without_new_fields_still_decodes():
         b'"original_name":"a.mp3","size_bytes":3}'
     )
     event = decode_event(raw)
-    assert (
-        isinstance(event, JobSubmitted) and event.generation == 1 and event.options == JobOptions()
-    )
+    assert isinstance(event, JobSubmitted) and event.generation == 1 and event.options == JobOptions()
 
 
 def test_message_ids_are_deterministic_per_logical_event():
-    a = ChunkPlanned(
-        job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k"
-    )
-    b = ChunkPlanned(
-        job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k"
-    )
-    c = ChunkPlanned(
-        job_id="20261125-000000-abcd", index=0, count=2, start_s=0, end_s=1, chunk_key="k"
-    )
+    a = ChunkPlanned(job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k")
+    b = ChunkPlanned(job_id="20261125-000000-abcd", index=1, count=2, start_s=0, end_s=1, chunk_key="k")
+    c = ChunkPlanned(job_id="20261125-000000-abcd", index=0, count=2, start_s=0, end_s=1, chunk_key="k")
     assert message_id(a) == message_id(b) != message_id(c)
 
 

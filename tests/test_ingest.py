@@ -21,17 +21,13 @@ def api(nats_server, tmp_path_factory) -> Iterator[tuple[httpx.Client, Path]]:
         "AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10],
         "AODIO_INGEST_MAX_UPLOAD_BYTES": str(LIMIT),
     }
-    with LocalStack(
-        data, api_port=0, nats_url=nats_server.url, extra_env=env, stages=("ingest",)
-    ) as stack:
+    with LocalStack(data, api_port=0, nats_url=nats_server.url, extra_env=env, stages=("ingest",)) as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             yield client, data / "artifacts"
 
 
 def stored_jobs(artifacts: Path) -> set[str]:
-    return (
-        {p.name for p in (artifacts / "jobs").iterdir()} if (artifacts / "jobs").exists() else set()
-    )
+    return {p.name for p in (artifacts / "jobs").iterdir()} if (artifacts / "jobs").exists() else set()
 
 
 def test_health(api):
@@ -131,8 +127,6 @@ def test_unknown_job_is_404(api, job_id):
 
 def test_unknown_output_lists_what_exists(api):
     client, _ = api
-    job_id = client.post("/v1/jobs", files={"file": ("a.wav", b"RIFF" + b"0" * 64)}).json()[
-        "job_id"
-    ]
+    job_id = client.post("/v1/jobs", files={"file": ("a.wav", b"RIFF" + b"0" * 64)}).json()["job_id"]
     reply = client.get(f"/v1/jobs/{job_id}/outputs/transcript_srt")
     assert reply.status_code == 404 and "source" in reply.json()["detail"]

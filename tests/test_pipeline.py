@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,9 @@ AUDIO = Path(__file__).parent / "fixtures" / "audio"
 
 def start_stack(nats_url: str, data: Path, s3: bool = False) -> LocalStack:
     env = {"AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10], "AODIO_NATS_ACK_WAIT_S": "5"}
-    return LocalStack(data, api_port=0, nats_url=nats_url, extra_env=env, s3=s3,
-                      stages=("ingest", "transcode"))
+    return LocalStack(
+        data, api_port=0, nats_url=nats_url, extra_env=env, s3=s3, stages=("ingest", "transcode")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,9 @@ def api(nats_server, tmp_path_factory) -> Iterator[httpx.Client]:
 
 def submit(client: httpx.Client, path: Path, options: dict | None = None) -> str:
     with path.open("rb") as handle:
-        reply = client.post("/v1/jobs", files={"file": (path.name, handle)},
-                            data={"options": json.dumps(options or {})})
+        reply = client.post(
+            "/v1/jobs", files={"file": (path.name, handle)}, data={"options": json.dumps(options or {})}
+        )
     assert reply.status_code == 202, reply.text
     return reply.json()["job_id"]
 
@@ -63,7 +66,7 @@ def check_transcoded(client: httpx.Client, job_id: str, expected_s: float, tmp_p
     chunks = plan["chunks"]
     assert len(chunks) == job["chunks_total"] >= 1
     assert chunks[0]["start_s"] == 0 and abs(chunks[-1]["end_s"] - job["duration_s"]) < 0.01
-    assert all(a["end_s"] == b["start_s"] for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(a["end_s"] == b["start_s"] for a, b in pairwise(chunks))
     for stage in ("diarize", "transcribe", "assemble", "summarize"):
         assert job["stages"][stage]["status"] == "pending"
     return job
@@ -76,9 +79,11 @@ def test_recording_is_normalised_and_planned_into_chunks(api, tmp_path):
     assert job["chunks_total"] >= 1
     assert job["stages"]["transcode"]["cpu_s"] > 0 and job["stages"]["transcode"]["attempts"] == 1
     silences = api.get(f"/v1/jobs/{job_id}/outputs/chunk_plan").json()["silences"]
-    gaps = [(a["end"], b["start"]) for a, b in zip(truth["segments"], truth["segments"][1:], strict=False)]
+    gaps = [(a["end"], b["start"]) for a, b in pairwise(truth["segments"])]
     # every pause between two spoken sentences is found as a silence
-    assert all(any(s <= g0 + 0.35 and e >= g1 - 0.35 for s, e in silences) for g0, g1 in gaps if g1 - g0 > 0.6)
+    assert all(
+        any(s <= g0 + 0.35 and e >= g1 - 0.35 for s, e in silences) for g0, g1 in gaps if g1 - g0 > 0.6
+    )
 
 
 def test_video_with_an_audio_track_is_accepted(api, tmp_path):
@@ -115,14 +120,30 @@ def test_pipeline_on_s3_storage(nats_server, tmp_path):
 
 def test_transcode_killed_mid_job_is_redelivered_and_the_job_finishes_once(nats_server, tmp_path):
     long_mp3 = tmp_path / "long.mp3"  # about 22 minutes: the committed clip looped
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-stream_loop", "40", "-i",
-                    str(AUDIO / "en_two_voices.mp3"), "-c", "copy", str(long_mp3)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-stream_loop",
+            "40",
+            "-i",
+            str(AUDIO / "en_two_voices.mp3"),
+            "-c",
+            "copy",
+            str(long_mp3),
+        ],
+        check=True,
+    )
     with start_stack(nats_server.url, tmp_path / "stack") as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             job_id = submit(client, long_mp3, {"chunk_seconds": 300})
             deadline = time.monotonic() + 60
-            while client.get(f"/v1/jobs/{job_id}").json()["stages"].get("transcode", {}).get(
-                    "status") != "running":
+            while (
+                client.get(f"/v1/jobs/{job_id}").json()["stages"].get("transcode", {}).get("status")
+                != "running"
+            ):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             stack.kill("transcode")
@@ -132,8 +153,9 @@ def test_transcode_killed_mid_job_is_redelivered_and_the_job_finishes_once(nats_
             assert job["status"] == "running" and job["stages"]["transcode"]["attempts"] == 2
             plan = client.get(f"/v1/jobs/{job_id}/outputs/chunk_plan").json()["chunks"]
             assert len(plan) == job["chunks_total"] >= 4
-            events = asyncio.run(_count_events(nats_server.url, stack.environment()["AODIO_NATS_NAMESPACE"],
-                                               job_id))
+            events = asyncio.run(
+                _count_events(nats_server.url, stack.environment()["AODIO_NATS_NAMESPACE"], job_id)
+            )
             assert events == {"audio.normalized": 1, "chunk.planned": job["chunks_total"]}
 
 
@@ -148,8 +170,9 @@ async def _count_events(url: str, namespace: str, job_id: str) -> dict[str, int]
     nc = await connect(settings)
     counts: dict[str, int] = {}
     try:
-        sub = await nc.jetstream().subscribe(f"{settings.topology.prefix}.>", ordered_consumer=True,
-                                             deliver_policy=js_api.DeliverPolicy.ALL)
+        sub = await nc.jetstream().subscribe(
+            f"{settings.topology.prefix}.>", ordered_consumer=True, deliver_policy=js_api.DeliverPolicy.ALL
+        )
         while True:
             try:
                 msg = await sub.next_msg(timeout=1.0)

@@ -58,9 +58,7 @@ def test_missing_object_raises_object_not_found(storage: Storage, tmp_path: Path
         pass
 
 
-def test_failed_write_publishes_nothing_and_leaves_no_temp_file(
-    storage: Storage, tmp_path: Path
-) -> None:
+def test_failed_write_publishes_nothing_and_leaves_no_temp_file(storage: Storage, tmp_path: Path) -> None:
     with (
         pytest.raises(RuntimeError, match="encoder crashed"),
         storage.writer("jobs/j2/a.flac") as out,
@@ -182,9 +180,7 @@ def test_s3_check_is_idempotent(s3_storage: S3Storage) -> None:
 
 
 def test_s3_wrong_credentials_are_rejected_clearly(s3_server: WeedMini, tmp_path: Path) -> None:
-    storage = S3Storage(
-        s3_server.endpoint, "aodio-test-creds", s3_server.access_key, "not-the-secret"
-    )
+    storage = S3Storage(s3_server.endpoint, "aodio-test-creds", s3_server.access_key, "not-the-secret")
     with pytest.raises(StorageError, match="rejected the credentials") as caught:
         storage.check()
     assert not isinstance(caught.value, StorageUnavailable)

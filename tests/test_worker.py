@@ -33,9 +33,7 @@ async def messages_on(bus, subject: str) -> list[bytes]:
     found: list[bytes] = []
     if info.state.messages == 0:
         return found
-    sub = await bus.js.subscribe(
-        subject, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL
-    )
+    sub = await bus.js.subscribe(subject, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL)
     try:
         while True:
             try:
@@ -81,8 +79,7 @@ async def job_status(bus, job_id: str, status: str):
     return (
         state
         if state.status == status
-        or (state.stages.get("transcode", None)
-        and state.stages["transcode"].status == status)
+        or (state.stages.get("transcode", None) and state.stages["transcode"].status == status)
         else None
     )
 
@@ -156,9 +153,7 @@ async def test_malformed_event_is_dead_lettered_and_loop_keeps_running(bus, tmp_
     job = new_job_state()
     await bus.jobs.create(job)
     await publish(bus, submitted(job.job_id))
-    await run_until(
-        bus, ScriptedHandler(["ok"]), tmp_path, lambda: job_status(bus, job.job_id, "done")
-    )
+    await run_until(bus, ScriptedHandler(["ok"]), tmp_path, lambda: job_status(bus, job.job_id, "done"))
     letters = await messages_on(bus, topology.dead_letter_subject("transcode"))
     assert len(letters) == 2 and all(b"malformed event" in m for m in letters)
 

@@ -68,9 +68,7 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def put_bytes(
-        self, key: str, data: bytes, content_type: str = "application/octet-stream"
-    ) -> None:
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Store a small object (JSON, text) atomically."""
 
     @abc.abstractmethod

@@ -94,9 +94,7 @@ class DirectoryStorage(Storage):
             raise ObjectNotFound(f"no object {key!r} in {self.root}")
         yield path
 
-    def put_bytes(
-        self, key: str, data: bytes, content_type: str = "application/octet-stream"
-    ) -> None:
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write a small object atomically (content_type is not stored)."""
         with self.writer(key) as stream:
             stream.write(data)

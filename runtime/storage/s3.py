@@ -173,15 +173,11 @@ class S3Storage(Storage):
                 self._client.fget_object(self.bucket, name, str(path))
             yield path
 
-    def put_bytes(
-        self, key: str, data: bytes, content_type: str = "application/octet-stream"
-    ) -> None:
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Upload a small object in one request."""
         name = self._name(key)
         with self._errors("upload", key):
-            self._client.put_object(
-                self.bucket, name, io.BytesIO(data), len(data), content_type=content_type
-            )
+            self._client.put_object(self.bucket, name, io.BytesIO(data), len(data), content_type=content_type)
 
     def get_bytes(self, key: str) -> bytes:
         """Download a small object whole."""
@@ -217,9 +213,7 @@ class S3Storage(Storage):
         keys = self.list(prefix)
         with self._errors("delete", prefix):
             failures = list(
-                self._client.remove_objects(
-                    self.bucket, (DeleteObject(self.prefix + key) for key in keys)
-                )
+                self._client.remove_objects(self.bucket, (DeleteObject(self.prefix + key) for key in keys))
             )
         if failures:
             first = failures[0]

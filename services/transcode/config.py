@@ -7,9 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class TranscodeSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="AODIO_TRANSCODE_", extra="ignore", env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_prefix="AODIO_TRANSCODE_", extra="ignore", env_ignore_empty=True)
 
     chunk_seconds: float = Field(default=600.0, ge=30, le=3600)  # a job may override it
     max_duration_s: float = Field(default=12 * 3600.0, gt=0)

@@ -45,9 +45,7 @@ class TranscodeHandler:
             normalized = work / "normalized.flac"
             with storage.local_file(event.source_key, work) as source:
                 info = probe(source, max_duration_s=self.settings.max_duration_s)
-                ctx.log.info(
-                    "probed %s: %.1f s of %s", event.original_name, info.duration_s, info.codec
-                )
+                ctx.log.info("probed %s: %.1f s of %s", event.original_name, info.duration_s, info.codec)
                 ctx.progress(0.0, info.duration_s, "s", "decoding")
                 result = normalize(
                     source,

@@ -15,9 +15,7 @@ def main() -> None:
     configure_logging("transcode")
     settings = TranscodeSettings()
     asyncio.run(
-        serve_stage(
-            TranscodeHandler(settings), NatsSettings(), StorageSettings(), settings.concurrency
-        )
+        serve_stage(TranscodeHandler(settings), NatsSettings(), StorageSettings(), settings.concurrency)
     )
 
 

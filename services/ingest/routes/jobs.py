@@ -33,9 +33,7 @@ def new_job_id() -> str:
 
 def _options_from_fields(fields: dict[str, str]) -> JobOptions:
     raw = fields.get("options", "").strip() or "{}"
-    extra = {
-        name: fields[name] for name in ("language", "speakers") if fields.get(name, "").strip()
-    }
+    extra = {name: fields[name] for name in ("language", "speakers") if fields.get(name, "").strip()}
     try:
         merged = msgspec.json.decode(raw.encode())
         if not isinstance(merged, dict):
@@ -84,9 +82,7 @@ async def submit_job(request: Request, services: ServicesDep) -> Response:
         original_name=upload.original_name,
         size_bytes=upload.size_bytes,
         options=options,
-        stages={
-            "ingest": StageState(status="done", started_at=now, finished_at=now, done=1, total=1)
-        },
+        stages={"ingest": StageState(status="done", started_at=now, finished_at=now, done=1, total=1)},
         outputs={"source": upload.file_key},
     )
     await services.jobs.create(state)
