@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-PIPELINE: tuple[str, ...] = (
-    "ingest",
-    "transcode",
-    "diarize",
-    "transcribe",
-    "assemble",
-    "summarize",
-)
+from contracts.events import STAGES
+
+PIPELINE: tuple[str, ...] = STAGES
 
 # stage -> module with a main(); a stage missing here is not built yet.
 SERVICE_MODULES: dict[str, str] = {

@@ -215,10 +215,8 @@ async def test_progress_is_published_live(bus, tmp_path):
     assert seen and b"half way" in seen[-1]
 
 
-async def test_killed_worker_message_is_redelivered_and_job_finishes_once(bus, tmp_path):
-    job = new_job_state()
-    await bus.jobs.create(job)
-    await publish(bus, submitted(job.job_id))
+async def start_worker_process(bus, tmp_path, job_id: str, sleep_s: float) -> subprocess.Popen:
+    """A stagekit worker in its own process, returned once it is working on the job's message."""
     args = [
         sys.executable,
         "-m",
@@ -226,19 +224,29 @@ async def test_killed_worker_message_is_redelivered_and_job_finishes_once(bus, t
         bus.settings.url,
         bus.settings.namespace,
         str(tmp_path),
-        "30",
+        str(sleep_s),
     ]
-    victim = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    worker = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
+
+    async def running():
+        state = await bus.jobs.get(job_id)
+        return state.stages.get("transcode") and state.stages["transcode"].status == "running"
+
     try:
-
-        async def running():
-            state = await bus.jobs.get(job.job_id)
-            return state.stages.get("transcode") and state.stages["transcode"].status == "running"
-
         await wait_for(running, 30)
-    finally:
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait()
+    except BaseException:
+        worker.kill()
+        raise
+    return worker
+
+
+async def test_killed_worker_message_is_redelivered_and_job_finishes_once(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    victim = await start_worker_process(bus, tmp_path, job.job_id, sleep_s=30)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
     handler = ScriptedHandler(["ok"])
     state = await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "done"), 30)
     assert handler.calls == [2]  # the second delivery of the same message
@@ -251,22 +259,7 @@ async def test_sigterm_drains_the_message_in_flight(bus, tmp_path):
     job = new_job_state()
     await bus.jobs.create(job)
     await publish(bus, submitted(job.job_id))
-    args = [
-        sys.executable,
-        "-m",
-        "tests.stagekit",
-        bus.settings.url,
-        bus.settings.namespace,
-        str(tmp_path),
-        "3",
-    ]
-    worker = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
-
-    async def running():
-        state = await bus.jobs.get(job.job_id)
-        return state.stages.get("transcode") and state.stages["transcode"].status == "running"
-
-    await wait_for(running, 30)
+    worker = await start_worker_process(bus, tmp_path, job.job_id, sleep_s=3)
     worker.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(worker.wait, 20) == 0
     state = await bus.jobs.get(job.job_id)
