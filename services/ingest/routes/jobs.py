@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Iterator
@@ -94,11 +95,21 @@ async def submit_job(request: Request, services: ServicesDep) -> Response:
         options=options,
     )
     js = services.nc.jetstream()
-    await js.publish(
-        services.topology.subject_for(event),
-        encode(event),
-        headers={"Nats-Msg-Id": message_id(event)},
-    )
+    try:
+        await js.publish(
+            services.topology.subject_for(event),
+            encode(event),
+            headers={"Nats-Msg-Id": message_id(event)},
+        )
+    except Exception as exc:  # the upload is stored; say so, and let the user retry
+        reason = f"could not queue the job (NATS: {exc or type(exc).__name__}); upload again"
+
+        def failed(job: JobState) -> None:
+            job.status, job.error, job.failed_stage = "failed", reason, "ingest"
+
+        with contextlib.suppress(Exception):
+            await services.jobs.update(job_id, failed)
+        raise HTTPException(503, reason) from exc
     body = {
         "job_id": job_id,
         "status": "queued",
