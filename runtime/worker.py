@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import resource
-import time
 from pathlib import Path
 
 import msgspec
@@ -14,15 +13,18 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from contracts.events import DeadLetter, Event, JobFailed, PipelineEvent, decode_event, encode
+from contracts.events import Event, PipelineEvent, StageProgress, decode_event, encode
 from contracts.state import JobState
 from contracts.subjects import message_id
+from runtime.advisories import watch_max_deliveries
 from runtime.errors import is_permanent, reason_of
+from runtime.failures import Failures
 from runtime.jobs import JobNotFound, JobStore
 from runtime.progress import ProgressReporter
 from runtime.settings import NatsSettings
 from runtime.stage import Handler, Outcome, StageContext
 from runtime.storage.base import Storage
+from runtime.transitions import apply_progress, mark_done, mark_running, note_retry
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,14 @@ class Worker:
         self._storage, self._jobs, self._scratch = storage, jobs, scratch_dir
         self._concurrency, self._fetch_timeout_s = concurrency, fetch_timeout_s
         self._stopping = asyncio.Event()
+        self._failures = Failures(self._js, jobs, self._topology, self.stage)
 
     def stop(self) -> None:
         """Stop fetching; messages in flight finish (bounded by drain_timeout_s)."""
         self._stopping.set()
 
     async def run(self) -> None:
+        advisories = await watch_max_deliveries(self._nc, self._topology, self.stage, self._failures)
         loops = [asyncio.create_task(self._consume()) for _ in range(self._concurrency)]
         log.info("stage %s consuming (%d in parallel)", self.stage, self._concurrency)
         await self._stopping.wait()
@@ -69,6 +73,8 @@ class Worker:
         for task in pending:  # unacked messages are redelivered to another replica after ack_wait
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await advisories.unsubscribe()
         log.info("stage %s drained", self.stage)
 
     async def _consume(self) -> None:
@@ -105,14 +111,16 @@ class Worker:
             job_log.info("skipping %s: job is failed or superseded", msg.subject)
             await msg.ack_sync()
             return
-        await self._jobs.update(event.job_id, lambda s: self._mark_running(s, attempt))
+        await self._jobs.update(event.job_id, lambda s: mark_running(s, self.stage, attempt))
         result = await self._run_handler(msg, event, job, attempt, job_log)
         if result is None:
             return
         outcome, cpu_s = result
         for next_event in outcome.events:
             await self._publish(next_event)
-        await self._jobs.update(event.job_id, lambda s: self._mark_done(s, event, outcome, cpu_s))
+        await self._jobs.update(
+            event.job_id, lambda s: mark_done(s, self.stage, event.generation, outcome, cpu_s)
+        )
         await msg.ack_sync()
         job_log.info("%s handled (attempt %d)", type(event).__name__, attempt)
 
@@ -179,50 +187,21 @@ class Worker:
             reason,
         )
 
-        def note(state: JobState) -> None:
-            state.stage(self.stage).error = f"attempt {attempt} failed, retrying in {delay:.0f}s: {reason}"
-
         with contextlib.suppress(Exception):
-            await self._jobs.update(event.job_id, note)
+            await self._jobs.update(event.job_id, lambda s: note_retry(s, self.stage, attempt, delay, reason))
         await msg.nak(delay=delay)
 
     async def _give_up(
-        self,
-        msg: Msg,
-        event: PipelineEvent | None,
-        reason: str,
-        attempt: int,
-        fail_job: bool = True,
+        self, msg: Msg, event: PipelineEvent | None, reason: str, attempt: int, fail_job: bool = True
     ) -> None:
         """Permanent failure: the job is marked failed, a dead letter recorded, the message termed."""
-        job_id = event.job_id if event is not None else None
-        log.error("job %s stage %s failed for good: %s", job_id, self.stage, reason)
         if event is not None and fail_job:
-            await self._jobs.update(event.job_id, lambda s: self._mark_failed(s, event, reason, attempt))
-            await self._publish(
-                JobFailed(
-                    job_id=event.job_id,
-                    generation=event.generation,
-                    stage=self.stage,  # type: ignore[arg-type]
-                    reason=reason,
-                    attempts=attempt,
-                )
-            )
-        letter = DeadLetter(
-            stage=self.stage,
-            subject=msg.subject,
-            reason=reason,
-            attempts=attempt,
-            payload=msg.data.decode("utf-8", "replace"),
-            job_id=job_id,
-            stream_sequence=msg.metadata.sequence.stream,
-            failed_at=time.time(),
-        )
-        await self._js.publish(
-            self._topology.dead_letter_subject(self.stage),
-            encode(letter),
-            headers={"Nats-Msg-Id": f"dead.{self.stage}.{msg.metadata.sequence.stream}"},
-        )
+            await self._failures.fail_job(event, reason, attempt)
+        else:
+            log.error("stage %s dropped a message for good: %s", self.stage, reason)
+        job_id = event.job_id if event is not None else None
+        sequence = msg.metadata.sequence.stream
+        await self._failures.dead_letter(msg.subject, msg.data, sequence, reason, attempt, job_id)
         await msg.term()
 
     async def _publish(self, event: Event) -> None:
@@ -232,53 +211,6 @@ class Worker:
             headers={"Nats-Msg-Id": message_id(event)},
         )
 
-    async def _report_progress(self, event: PipelineEvent, report: object) -> None:
-        await self._nc.publish(self._topology.progress_subject(event.job_id), encode(report))  # type: ignore[arg-type]
-
-        def apply(state: JobState) -> bool | None:
-            if state.generation != event.generation:
-                return False
-            stage = state.stage(self.stage)
-            if stage.status in ("done", "failed"):
-                return False
-            stage.done, stage.total = report.done, report.total  # type: ignore[attr-defined]
-            stage.unit, stage.message, stage.eta_s = report.unit, report.message, report.eta_s  # type: ignore[attr-defined]
-            return None
-
-        await self._jobs.update(event.job_id, apply)
-
-    def _mark_running(self, state: JobState, attempt: int) -> None:
-        stage = state.stage(self.stage)
-        if stage.status in ("pending", "failed", "not_built"):
-            stage.status = "running"
-        stage.started_at = stage.started_at or time.time()
-        stage.attempts = max(stage.attempts, attempt)
-        if state.status == "queued":
-            state.status = "running"
-
-    def _mark_done(
-        self, state: JobState, event: PipelineEvent, outcome: Outcome, cpu_s: float
-    ) -> bool | None:
-        if state.generation != event.generation:
-            return False
-        stage = state.stage(self.stage)
-        stage.cpu_s = (stage.cpu_s or 0.0) + cpu_s
-        stage.error = None
-        if outcome.update is not None:
-            outcome.update(state)
-        if outcome.stage_done:
-            stage.status = "done"
-            stage.finished_at = time.time()
-            stage.wall_s = stage.finished_at - (stage.started_at or stage.finished_at)
-            stage.done = stage.total = stage.total or 1.0
-            stage.eta_s = 0.0
-        return None
-
-    def _mark_failed(self, state: JobState, event: PipelineEvent, reason: str, attempt: int) -> bool | None:
-        if state.generation != event.generation:
-            return False
-        state.status, state.error, state.failed_stage = "failed", reason, self.stage
-        stage = state.stage(self.stage)
-        stage.status, stage.error, stage.attempts = "failed", reason, attempt
-        stage.finished_at = time.time()
-        return None
+    async def _report_progress(self, event: PipelineEvent, report: StageProgress) -> None:
+        await self._nc.publish(self._topology.progress_subject(event.job_id), encode(report))
+        await self._jobs.update(event.job_id, lambda state: apply_progress(state, report))

@@ -215,8 +215,10 @@ async def test_progress_is_published_live(bus, tmp_path):
     assert seen and b"half way" in seen[-1]
 
 
-async def start_worker_process(bus, tmp_path, job_id: str, sleep_s: float) -> subprocess.Popen:
-    """A stagekit worker in its own process, returned once it is working on the job's message."""
+async def start_worker_process(
+    bus, tmp_path, job_id: str, sleep_s: float, attempt: int = 1
+) -> subprocess.Popen:
+    """A stagekit worker in its own process, returned once it works on the job's message (that attempt)."""
     args = [
         sys.executable,
         "-m",
@@ -230,7 +232,8 @@ async def start_worker_process(bus, tmp_path, job_id: str, sleep_s: float) -> su
 
     async def running():
         state = await bus.jobs.get(job_id)
-        return state.stages.get("transcode") and state.stages["transcode"].status == "running"
+        stage = state.stages.get("transcode")
+        return stage and stage.status == "running" and stage.attempts >= attempt
 
     try:
         await wait_for(running, 30)
@@ -253,6 +256,22 @@ async def test_killed_worker_message_is_redelivered_and_job_finishes_once(bus, t
     assert state.stages["transcode"].attempts == 2
     out = await messages_on(bus, bus.settings.topology.subject_for(normalized_type()))
     assert len(out) == 1
+
+
+async def test_worker_dying_on_every_delivery_fails_the_job_instead_of_hanging(bus, tmp_path):
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    for attempt in range(1, bus.settings.max_deliver + 1):  # a job that kills its worker every time
+        victim = await start_worker_process(bus, tmp_path, job.job_id, sleep_s=60, attempt=attempt)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+    handler = ScriptedHandler(["ok"])  # a healthy replica; it hears the server give up
+    state = await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "failed"), 30)
+    assert handler.calls == []
+    assert "transcode worker stopped 3 times" in state.error and "out of memory" in state.error
+    letters = await messages_on(bus, bus.settings.topology.dead_letter_subject("transcode"))
+    assert len(letters) == 1 and job.job_id.encode() in letters[0]
 
 
 async def test_sigterm_drains_the_message_in_flight(bus, tmp_path):
