@@ -55,7 +55,7 @@ def stage_figures(job: dict[str, Any], peaks: dict[str, int], upload_s: float) -
         wall = upload_s if name == "ingest" else stage.get("wall_s") or 0.0
         figures[name] = {
             "wall_s": round(wall, 2),
-            "cpu_s": round(stage.get("cpu_s") or 0.0, 2),
+            "cpu_s": round(stage["cpu_s"], 2) if stage.get("cpu_s") is not None else None,
             "rtf": round(wall / audio_s, 5) if audio_s else None,
             "speed_x": round(audio_s / wall, 1) if wall else None,
             "peak_rss_mib": round(peaks.get(name, 0) / MIB, 1),
@@ -85,7 +85,7 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
             "size_mib": round(path.stat().st_size / MIB, 1),
             "audio_s": job.get("duration_s"),
             "chunks": job.get("chunks_total"),
-            "storage": "s3 (weed mini)" if s3 else "directory",
+            "storage": "s3 (local SeaweedFS)" if s3 else "directory",
             "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
             "stages": stage_figures(job, sampler.peaks, upload_s),
             "end_to_end_s": round(total_s, 2),

@@ -113,9 +113,10 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
-@pytest.fixture(scope="session")
-def tiny_handler(model_cache: Path) -> TranscribeHandler:
-    return TranscribeHandler(TranscribeSettings(model="tiny.en", model_cache_dir=model_cache))
+@pytest.fixture(scope="session", params=[True, False], ids=["batched", "sequential"])
+def tiny_handler(model_cache: Path, request: pytest.FixtureRequest) -> TranscribeHandler:
+    settings = TranscribeSettings(model="tiny.en", model_cache_dir=model_cache, batched=request.param)
+    return TranscribeHandler(settings)
 
 
 @pytest.fixture(scope="session")
@@ -222,6 +223,12 @@ async def test_unloadable_model_names_the_setting(tmp_path: Path) -> None:
     event = stage.planned(to_flac(AUDIO / "en_short.wav", tmp_path / "s.flac"), 0, 1, 0.0, 4.0)
     with pytest.raises(PermanentError, match="AODIO_TRANSCRIBE_MODEL"):
         await stage.handler.handle(event, stage.context())
+
+
+async def test_english_only_model_refuses_another_language(tiny: Stage, tmp_path: Path) -> None:
+    event = tiny.planned(to_flac(AUDIO / "en_short.wav", tmp_path / "s.flac"), 0, 1, 0.0, 4.0, language="fr")
+    with pytest.raises(PermanentError, match="English-only"):
+        await tiny.handler.handle(event, tiny.context())
 
 
 # ---- job state, edges and model files (no model run) -------------------------------------------------

@@ -30,11 +30,9 @@ def cut_piece(recording: Path, start_s: float, seconds: float, target: Path) -> 
 
     start, end = pause_before(start_s), pause_before(start_s + seconds)
     text = " ".join(turn["text"] for turn in turns if start <= turn["start"] and turn["end"] <= end)
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{start:.3f}", "-to", f"{end:.3f}"]
-        + ["-i", str(recording), "-ac", "1", "-ar", "16000", "-c:a", "flac", str(target)],
-        check=True,
-    )
+    window = ["-ss", f"{start:.3f}", "-to", f"{end:.3f}", "-i", str(recording)]
+    output = ["-ac", "1", "-ar", "16000", "-c:a", "flac", str(target)]
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *window, *output], check=True)
     return start, end, text
 
 
@@ -44,9 +42,9 @@ def run_one(flac: Path, reference: str, model_name: str, beam: int, batched: boo
     from services.transcribe.wer import word_error_rate
 
     cpu0, t0 = time.process_time(), time.perf_counter()
-    model = ModelCache(
-        EngineConfig(cpu_threads=threads, cache_dir=Path("data/models"), batched=batched)
-    ).get(model_name)
+    model = ModelCache(EngineConfig(cpu_threads=threads, cache_dir=Path("data/models"), batched=batched)).get(
+        model_name
+    )
     load_s = time.perf_counter() - t0
     audio = decode_audio(flac)
     audio_s = len(audio) / 16000
@@ -89,9 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         flac, model, beam = args.one
-        result = run_one(
-            Path(flac), args.reference, model, int(beam), args.batched == ["yes"], args.threads
-        )
+        result = run_one(Path(flac), args.reference, model, int(beam), args.batched == ["yes"], args.threads)
         print(json.dumps(result), flush=True)
         return
     with tempfile.TemporaryDirectory(prefix="bench-transcribe-") as tmp:
@@ -99,12 +95,9 @@ def main() -> None:
         start, end, reference = cut_piece(args.recording, args.start, args.seconds, flac)
         print(json.dumps({"piece": [round(start, 3), round(end, 3)]}), flush=True)
         for model, beam, batched in itertools.product(args.models, args.beams, args.batched):
-            subprocess.run(
-                [sys.executable, "-m", "services.transcribe.bench_chunk", "--one", str(flac), model]
-                + [str(beam), "--batched", batched, "--threads", str(args.threads)]
-                + ["--reference", reference],
-                check=True,
-            )
+            one = ["--one", str(flac), model, str(beam), "--batched", batched, "--reference", reference]
+            module = [sys.executable, "-m", "services.transcribe.bench_chunk"]
+            subprocess.run([*module, *one, "--threads", str(args.threads)], check=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,16 @@ DECODE_GUARDS: dict[str, Any] = {
 }
 
 
+def _looks_hallucinated(segment: Any) -> bool:
+    """Whisper's own skip rules, applied after the fact: the batched pipeline decodes each VAD
+    segment (<= 30 s) once, at temperature 0, with no fallback and no no-speech skip."""
+    silent = (
+        segment.no_speech_prob > DECODE_GUARDS["no_speech_threshold"]
+        and segment.avg_logprob < DECODE_GUARDS["log_prob_threshold"]
+    )
+    return silent or segment.compression_ratio > DECODE_GUARDS["compression_ratio_threshold"]
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     name: str
@@ -126,6 +136,8 @@ def transcribe_audio(
         segments, _ = model.whisper.transcribe(audio, language=language, beam_size=beam_size, **DECODE_GUARDS)
     out = []
     for segment in segments:
+        if model.batched is not None and _looks_hallucinated(segment):
+            continue
         out.append(
             {
                 "start": segment.start,

@@ -128,13 +128,21 @@ class TranscribeHandler:
         self, event: ChunkPlanned, job: JobState, model: LoadedModel, audio: Any
     ) -> tuple[str | None, float | None, str | None]:
         """(language for this chunk, its probability, language to record for the job or None)."""
-        if event.options.language:
-            return event.options.language, 1.0, event.options.language
+        requested = event.options.language
+        if requested and requested != "en" and not model.whisper.model.is_multilingual:
+            raise PermanentError(
+                f"the job asks for language {requested!r} but model {model.name!r} is English-only: "
+                "use a multilingual model (AODIO_TRANSCRIBE_MODEL=base or the job's transcribe_model)"
+            )
+        if requested:
+            return requested, 1.0, requested
         if job.language and not event.options.per_chunk_language:
             return job.language, None, None
         guess: LanguageGuess | None = detect_language(model.whisper, audio, self.settings.language_windows)
         if guess is None:  # no speech in this chunk: nothing to transcribe, nothing to vote
             return None, None, None
+        if guess.probability is None:
+            return guess.language, None, guess.language
         confident = guess.probability >= JOB_LANGUAGE_MIN_PROBABILITY
         return guess.language, round(guess.probability, 4), guess.language if confident else None
 

@@ -20,7 +20,7 @@ MIN_SPEECH_S = 1.0  # less speech than this gives no usable vote
 @dataclass(frozen=True)
 class LanguageGuess:
     language: str
-    probability: float  # summed probability of `language` over the windows, divided by their count
+    probability: float | None  # summed probability over the windows / their count; None: not detected
     windows: int
     speech_s: float
 
@@ -52,8 +52,8 @@ def detect_language(model: WhisperModel, audio: np.ndarray, max_windows: int = 5
     speech_s = len(speech) / SAMPLE_RATE
     if speech_s < MIN_SPEECH_S:
         return None
-    if not model.model.is_multilingual:
-        return LanguageGuess(language="en", probability=1.0, windows=0, speech_s=speech_s)
+    if not model.model.is_multilingual:  # an English-only model has no language tokens to ask
+        return LanguageGuess(language="en", probability=None, windows=0, speech_s=speech_s)
     totals: dict[str, float] = defaultdict(float)
     windows = speech_windows(speech, max_windows)
     for window in windows:
