@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
-EXTRAS := ingest,transcode,s3,dev
+EXTRAS := ingest,transcode,transcribe,s3,dev
 FILE   ?= tests/fixtures/audio/en_two_voices.mp3
 OUT    ?= out
 PYTEST_ARGS ?=
@@ -18,6 +18,7 @@ system-deps:
 $(STAMP):
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python scripts/fetch_models.py
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## run: one recording (FILE=..., default: a generated sample) through the pipeline into OUT (default out/)

@@ -47,6 +47,11 @@ def wait_done(client: httpx.Client, job_id: str, poll_s: float = 0.5) -> dict[st
         time.sleep(poll_s)
 
 
+def peak_of(stage: str, peaks: dict[str, int]) -> int:
+    """A stage's peak RSS: its one process, or its replicas' peaks added up."""
+    return sum(size for name, size in peaks.items() if name.split(".")[0] == stage)
+
+
 def stage_figures(job: dict[str, Any], peaks: dict[str, int], upload_s: float) -> dict[str, Any]:
     audio_s = job.get("duration_s") or 0.0
     figures: dict[str, Any] = {}
@@ -58,7 +63,7 @@ def stage_figures(job: dict[str, Any], peaks: dict[str, int], upload_s: float) -
             "cpu_s": round(stage["cpu_s"], 2) if stage.get("cpu_s") is not None else None,
             "rtf": round(wall / audio_s, 5) if audio_s else None,
             "speed_x": round(audio_s / wall, 1) if wall else None,
-            "peak_rss_mib": round(peaks.get(name, 0) / MIB, 1),
+            "peak_rss_mib": round(peak_of(name, peaks) / MIB, 1),
         }
     return figures
 
@@ -91,6 +96,7 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
             "end_to_end_s": round(total_s, 2),
             "peak_rss_all_mib": round(sampler.peak_total / MIB, 1),
             "built_stages": list(BUILT_STAGES),
+            "replicas": stack.replicas,
         }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from cli.client import AodioClient, ApiError
 from cli.process import run_process
 from cli.stack import LocalStack, StackError
+from services.registry import SERVICE_MODULES
 
 DEFAULT_API = "http://127.0.0.1:8000"
 
@@ -29,23 +30,49 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the embedded servers, every service and the API")
     up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--s3", action="store_true", help="keep artifacts in a local S3 (weed mini)")
+    up.add_argument("--s3", action="store_true", help="keep artifacts in a local S3 (SeaweedFS)")
+    up.add_argument(
+        "--replicas",
+        action="append",
+        default=[],
+        metavar="STAGE=N",
+        help="processes for a stage, e.g. transcribe=2 (default: one transcribe per core)",
+    )
     process = sub.add_parser("process", help="run one recording through the pipeline")
     process.add_argument("file", type=Path)
     process.add_argument("--out", type=Path, required=True, help="folder for the results")
     process.add_argument("--language", help="ISO 639-1 code, e.g. fr; default: detected")
     process.add_argument("--speakers", type=int, help="exact number of speakers, if known")
     process.add_argument("--api", help="use a running Aodio API instead of starting the embedded default")
+    process.add_argument(
+        "--replicas",
+        action="append",
+        default=[],
+        metavar="STAGE=N",
+        help="processes for a stage in the embedded default, e.g. transcribe=2",
+    )
     status = sub.add_parser("status", help="show a job's state")
     status.add_argument("job_id")
     status.add_argument("--api", default=os.environ.get("AODIO_API_URL", DEFAULT_API))
     return parser
 
 
+def _replicas(values: list[str]) -> dict[str, int]:
+    replicas: dict[str, int] = {}
+    for value in values:
+        stage, _, count = value.partition("=")
+        if stage not in SERVICE_MODULES or not count.isdigit() or int(count) < 1:
+            raise StackError(
+                f"--replicas {value!r}: expected STAGE=N with a stage among {sorted(SERVICE_MODULES)}"
+            )
+        replicas[stage] = int(count)
+    return replicas
+
+
 def _up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalStack(args.data, api_port=args.port, s3=args.s3) as stack:
+    with LocalStack(args.data, api_port=args.port, s3=args.s3, replicas=_replicas(args.replicas)) as stack:
         print(
             f"Aodio is up: {stack.api_url}  (API docs: {stack.api_url}/docs; Ctrl-C stops)",
             flush=True,
@@ -68,7 +95,7 @@ def _process(args: argparse.Namespace) -> int:
             return run_process(client, args.file, args.out, options)
         finally:
             client.close()
-    with LocalStack(args.data, api_port=0) as stack:
+    with LocalStack(args.data, api_port=0, replicas=_replicas(args.replicas)) as stack:
         client = AodioClient(stack.api_url)
         try:
             return run_process(client, args.file, args.out, options)

@@ -28,6 +28,11 @@ def check_tools() -> None:
         raise StackError(f"{' and '.join(missing)} not found: run `make setup` (installs Debian's ffmpeg)")
 
 
+def default_replicas() -> dict[str, int]:
+    """One transcribe process per core (each runs one model thread), one of everything else."""
+    return {"transcribe": max(1, min(4, os.cpu_count() or 1))}
+
+
 class LocalStack:
     """Starts everything in one process tree and stops all of it, in reverse order."""
 
@@ -40,8 +45,10 @@ class LocalStack:
         nats_url: str | None = None,
         extra_env: dict[str, str] | None = None,
         stages: tuple[str, ...] | None = None,
+        replicas: dict[str, int] | None = None,
     ) -> None:
         self.stages = stages or tuple(SERVICE_MODULES)
+        self.replicas = {**default_replicas(), **(replicas or {})}
         self.data_dir = data_dir.resolve()
         self.api_port = api_port or free_ports(1)[0]
         self.host, self.s3 = host, s3
@@ -85,24 +92,27 @@ class LocalStack:
             self.weed = WeedMini(self.data_dir / "s3", log_file=self.data_dir / "logs" / "weed.log")
             self.weed.start()
         for stage in self.stages:
-            self.spawn(stage)
+            count = self.replicas.get(stage, 1)
+            for replica in range(1, count + 1):
+                self.spawn(stage if count == 1 else f"{stage}.{replica}")
         self._wait_healthy(timeout_s)
 
-    def spawn(self, stage: str) -> subprocess.Popen[bytes]:
-        """Start (or restart) one service process, logging to logs/<stage>.log."""
-        with (self.data_dir / "logs" / f"{stage}.log").open("ab") as logfile:
+    def spawn(self, name: str) -> subprocess.Popen[bytes]:
+        """Start (or restart) one service process ("transcribe.2": a replica), logging to logs/<name>.log."""
+        stage = name.split(".")[0]
+        with (self.data_dir / "logs" / f"{name}.log").open("ab") as logfile:
             child = subprocess.Popen(
                 [sys.executable, "-m", SERVICE_MODULES[stage]],
                 env=self.environment(),
                 stdout=logfile,
                 stderr=subprocess.STDOUT,
             )
-        self.children[stage] = child
+        self.children[name] = child
         return child
 
-    def kill(self, stage: str) -> None:
-        """SIGKILL one service process (a crash, for tests), with its children."""
-        child = self.children[stage]
+    def kill(self, name: str) -> None:
+        """SIGKILL one service process (a crash, for tests)."""
+        child = self.children[name]
         child.kill()
         child.wait()
 

@@ -66,6 +66,8 @@ class ChunkTranscribed(Event, tag="chunk.transcribed", frozen=True, kw_only=True
     count: Count
     transcript_key: str
     language: str | None = None
+    language_probability: float | None = None
+    model: str | None = None
 
 
 class TranscriptAssembled(Event, tag="transcript.assembled", frozen=True, kw_only=True):

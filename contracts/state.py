@@ -33,6 +33,13 @@ class StageState(msgspec.Struct, kw_only=True):
         return min(1.0, self.done / self.total) if self.total > 0 else 0.0
 
 
+class AssemblyState(msgspec.Struct, kw_only=True):
+    """The fan-in: which inputs arrived, and which input's message won the right to assemble."""
+
+    received: list[str] = msgspec.field(default_factory=list)  # "diarization", "chunk:3", ...
+    claimed_by: str | None = None
+
+
 class JobState(msgspec.Struct, kw_only=True):
     job_id: str
     generation: int = 1
@@ -51,6 +58,7 @@ class JobState(msgspec.Struct, kw_only=True):
     error: str | None = None
     failed_stage: str | None = None
     owner: str | None = None
+    assembly: AssemblyState = msgspec.field(default_factory=AssemblyState)
 
     def stage(self, name: str) -> StageState:
         """The state of one stage, created as pending when absent."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -13,6 +13,7 @@ from contracts.state import JobState
 from runtime.storage.base import Storage
 
 ProgressFn = Callable[..., None]
+JobUpdate = Callable[[Callable[[JobState], bool | None]], Awaitable[JobState]]
 
 
 @dataclass
@@ -38,6 +39,7 @@ class StageContext:
     scratch_dir: Path
     progress: ProgressFn
     log: logging.LoggerAdapter[logging.Logger]
+    update_job: JobUpdate | None = None  # compare-and-set on this job's state (fan-in stages)
     extras: dict[str, object] = field(default_factory=dict)
 
 

@@ -61,4 +61,9 @@ def apply_progress(state: JobState, report: StageProgress) -> bool | None:
         return False
     stage.done, stage.total, stage.unit = report.done, report.total, report.unit
     stage.message, stage.eta_s = report.message, report.eta_s
+    if report.unit == "chunks":
+        # A fan-out stage: replicas report job-level chunk counts from their own (maybe stale) view.
+        stage.done = max(report.done, float(len(state.chunks_done)))
+        elapsed = time.time() - (stage.started_at or time.time())
+        stage.eta_s = (report.total - stage.done) * elapsed / stage.done if stage.done > 0.05 else None
     return None

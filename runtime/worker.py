@@ -146,6 +146,7 @@ class Worker:
             scratch_dir=self._scratch,
             progress=progress,
             log=job_log,
+            update_job=lambda mutate: self._jobs.update(event.job_id, mutate),
         )
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         started_cpu = _cpu_seconds()

@@ -10,6 +10,7 @@ PIPELINE: tuple[str, ...] = STAGES
 SERVICE_MODULES: dict[str, str] = {
     "ingest": "services.ingest.main",
     "transcode": "services.transcode.main",
+    "transcribe": "services.transcribe.main",
 }
 
 BUILT_STAGES: tuple[str, ...] = tuple(s for s in PIPELINE if s in SERVICE_MODULES)

@@ -74,7 +74,7 @@ class TranscribeHandler:
                     f"chunk audio {event.chunk_key} is missing from storage: re-run the job from transcode"
                 ) from exc
         length_s = len(audio) / SAMPLE_RATE
-        ctx.progress(0.0, length_s, "s", label)
+        ctx.progress(float(len(ctx.job.chunks_done)), event.count, "chunks", label)
         language, probability, for_job = self._language(event, ctx.job, model, audio)
         ctx.log.info("%s: %.1f s, language %s (p=%s)", label, length_s, language, probability)
         segments: list[dict[str, Any]] = []
@@ -85,7 +85,9 @@ class TranscribeHandler:
                 language=language,
                 beam_size=self.settings.beam_size,
                 batch_size=self.settings.batch_size,
-                on_segment=lambda done_s: ctx.progress(min(done_s, length_s), length_s, "s", label),
+                on_segment=lambda done_s: ctx.progress(
+                    len(ctx.job.chunks_done) + min(done_s / length_s, 1.0), event.count, "chunks", label
+                ),
             )
         transcript_key = keys.chunk_transcript_key(event.job_id, event.index)
         ctx.storage.put_bytes(
@@ -108,6 +110,8 @@ class TranscribeHandler:
             count=event.count,
             transcript_key=transcript_key,
             language=language,
+            language_probability=probability,
+            model=model.name,
         )
         return Outcome(
             events=[done],
