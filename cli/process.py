@@ -25,6 +25,7 @@ OUTPUT_FILES = {
     "transcript_srt": "transcript.srt",
     "transcript_vtt": "transcript.vtt",
     "transcript_txt": "transcript.txt",
+    "transcript_md": "transcript.md",
     "summary_json": "summary.json",
     "summary_md": "summary.md",
     "normalized_audio": "normalized.flac",

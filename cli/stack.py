@@ -80,6 +80,8 @@ class LocalStack:
         else:
             env.setdefault("AODIO_STORAGE_BACKEND", "directory")
             env.setdefault("AODIO_STORAGE_DIRECTORY", str(self.data_dir / "artifacts"))
+        # Until a diarize service is deployed, transcripts are assembled without speakers.
+        env.setdefault("AODIO_ASSEMBLE_REQUIRE_DIARIZATION", str("diarize" in self.stages).lower())
         env.update(self.extra_env)
         return env
 

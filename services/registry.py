@@ -11,6 +11,7 @@ SERVICE_MODULES: dict[str, str] = {
     "ingest": "services.ingest.main",
     "transcode": "services.transcode.main",
     "transcribe": "services.transcribe.main",
+    "assemble": "services.assemble.main",
 }
 
 BUILT_STAGES: tuple[str, ...] = tuple(s for s in PIPELINE if s in SERVICE_MODULES)

@@ -1,0 +1,95 @@
+"""Assemble: when the speaker turns and every chunk's words are in, write the transcript in every format."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from contracts import keys
+from contracts.events import ChunkTranscribed, DiarizationCompleted, PipelineEvent, TranscriptAssembled
+from contracts.state import JobState
+from runtime.errors import PermanentError
+from runtime.stage import Outcome, StageContext
+from runtime.storage.base import ObjectNotFound, Storage
+from services.assemble.config import AssembleSettings
+from services.assemble.fanin import (
+    expected_inputs,
+    input_key,
+    record_and_claim,
+    should_assemble,
+    waiting_for,
+)
+from services.assemble.formats import to_json, to_markdown, to_srt, to_txt, to_vtt
+from services.assemble.speakers import assemble
+from services.assemble.transcript import Transcript
+
+FORMATS = {
+    "json": ("application/json", lambda t: to_json(t)),
+    "srt": ("application/x-subrip; charset=utf-8", lambda t: to_srt(t).encode()),
+    "vtt": ("text/vtt; charset=utf-8", lambda t: to_vtt(t).encode()),
+    "txt": ("text/plain; charset=utf-8", lambda t: to_txt(t).encode()),
+    "md": ("text/markdown; charset=utf-8", lambda t: to_markdown(t).encode()),
+}
+
+
+class AssembleHandler:
+    stage = "assemble"
+
+    def __init__(self, settings: AssembleSettings) -> None:
+        self.settings = settings
+
+    async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
+        if not isinstance(event, ChunkTranscribed | DiarizationCompleted):
+            raise PermanentError(
+                f"assemble expects chunk.transcribed or diarization.completed, got {type(event).__name__}"
+            )
+        assert ctx.update_job is not None, "the runtime gives fan-in stages update_job"
+        key, require = input_key(event), self.settings.require_diarization
+        state = await ctx.update_job(lambda s: record_and_claim(s, key, require))
+        expected = expected_inputs(state, require) or set()
+        received = len(expected & set(state.assembly.received))
+        if not should_assemble(state, key):
+            ctx.progress(float(received), float(len(expected) or 1), "inputs", waiting_for(state, require))
+            return Outcome(stage_done=False)
+        ctx.progress(float(received), float(len(expected)), "inputs", "assembling")
+        transcript = await asyncio.to_thread(self._assemble, state, ctx.storage)
+        return Outcome(
+            events=[
+                TranscriptAssembled(
+                    job_id=state.job_id,
+                    generation=event.generation,
+                    transcript_key=keys.transcript_key(state.job_id),
+                    language=transcript.language,
+                    options=state.options,
+                )
+            ],
+            update=lambda s: _record(s, transcript),
+        )
+
+    def _assemble(self, state: JobState, storage: Storage) -> Transcript:
+        job_id, count = state.job_id, state.chunks_total or 0
+        try:
+            chunks = [
+                json.loads(storage.get_bytes(keys.chunk_transcript_key(job_id, i))) for i in range(count)
+            ]
+            turns = self._turns(job_id, storage) if self.settings.require_diarization else None
+        except ObjectNotFound as exc:
+            raise PermanentError(
+                f"an input of the transcript is gone from storage ({exc}); re-run the job from transcribe"
+            ) from exc
+        transcript = assemble(chunks, turns)
+        for extension, (content_type, render) in FORMATS.items():
+            storage.put_bytes(keys.transcript_key(job_id, extension), render(transcript), content_type)
+        return transcript
+
+    @staticmethod
+    def _turns(job_id: str, storage: Storage) -> dict[str, Any]:
+        return json.loads(storage.get_bytes(keys.diarization_turns_key(job_id)))  # type: ignore[no-any-return]
+
+
+def _record(state: JobState, transcript: Transcript) -> None:
+    for extension in FORMATS:
+        state.outputs[f"transcript_{extension}"] = keys.transcript_key(state.job_id, extension)
+    if transcript.language:
+        state.language = state.language or transcript.language

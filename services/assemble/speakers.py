@@ -1,0 +1,188 @@
+"""Words attributed to diarization turns, numbered speakers, and words grouped into segments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec.structs import replace
+
+from services.assemble.transcript import (
+    Segment,
+    Transcript,
+    Word,
+    join_words,
+    merge_chunks,
+    transcript_language,
+    transcript_model,
+)
+
+# A word in a gap between turns takes a turn this close, else the previous word's speaker.
+NEAREST_TURN_S = 1.0
+# Full-width marks are meant: Chinese and Japanese sentences end with them.
+SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")  # noqa: RUF001
+CLAUSE_ENDS = (*SENTENCE_ENDS, ",", ";", ":", "，", "、", "；", "：")  # noqa: RUF001
+_CLOSERS = "\"'»”’)]"  # noqa: RUF001
+
+_Turn = tuple[float, float, str]
+
+
+def assemble(chunks: list[dict[str, Any]], diarization: dict[str, Any] | None) -> Transcript:
+    """Chunk transcripts and diarization turns (None when disabled) in, the whole Transcript out."""
+    turns = (diarization or {}).get("turns") or []
+    words = merge_chunks(chunks)
+    words, speaker_map = number_speakers(assign_speakers(words, turns) if diarization else words)
+    duration_s = max((float(c["end_s"]) for c in chunks), default=0.0)
+    summary = None
+    if diarization is not None:
+        labels = [str(s) for s in diarization.get("speakers") or ()]
+        labels += [str(t["speaker"]) for t in turns]
+        summary = {
+            "speaker_map": speaker_map,
+            "turn_count": len(turns),
+            "speakers_without_words": [s for s in dict.fromkeys(labels) if s not in speaker_map],
+        }
+    return Transcript(
+        language=transcript_language(chunks),
+        duration_s=max(duration_s, max((w.end for w in words), default=0.0)),
+        speakers=list(speaker_map.values()),
+        segments=build_segments(words),
+        model=transcript_model(chunks),
+        diarization=summary,
+    )
+
+
+def assign_speakers(words: list[Word], turns: list[dict[str, Any]] | None) -> list[Word]:
+    """Each word gets the speaker overlapping it most, else a turn within 1 s, else the previous word's."""
+    # One sweep over words and turns sorted by start: O(n + m) after sorting. Without turns: None.
+    spans: list[_Turn] = sorted(
+        (float(t["start"]), float(t["end"]), str(t["speaker"]))
+        for t in turns or ()
+        if float(t["end"]) > float(t["start"])
+    )
+    if not spans:
+        return [w if w.speaker is None else replace(w, speaker=None) for w in words]
+    order = sorted(range(len(words)), key=lambda i: words[i].start)  # linear when already sorted
+    speakers: list[str] = [""] * len(words)
+    active: list[_Turn] = []  # turns that may still overlap the current or a later word
+    entered = passed = 0  # spans[:entered] joined `active`; spans[:passed] start before the word
+    ended_last: _Turn | None = None  # among spans[:passed], the one that ends last
+    previous: str | None = None
+    for i in order:
+        word = words[i]
+        while entered < len(spans) and spans[entered][0] <= word.end:
+            active.append(spans[entered])
+            entered += 1
+        active = [t for t in active if t[1] >= word.start]
+        while passed < len(spans) and spans[passed][0] < word.start:
+            if ended_last is None or spans[passed][1] > ended_last[1]:
+                ended_last = spans[passed]
+            passed += 1
+        speaker = _most_overlap(word, active, previous)
+        if speaker is None:
+            following = spans[passed] if passed < len(spans) else None
+            speaker = _nearest(word, ended_last, following, previous)
+        speakers[i] = previous = speaker
+    return [replace(w, speaker=s) for w, s in zip(words, speakers, strict=True)]
+
+
+def _most_overlap(word: Word, active: list[_Turn], previous: str | None) -> str | None:
+    """The speaker with the most overlap; on a tie the previous word's speaker, else the earliest turn's."""
+    overlap: dict[str, float] = {}
+    for start, end, speaker in active:
+        seconds = min(word.end, end) - max(word.start, start)
+        if seconds > 0:
+            overlap[speaker] = overlap.get(speaker, 0.0) + seconds
+        elif word.end <= word.start and start <= word.start <= end:  # a zero-length word inside a turn
+            overlap[speaker] = overlap.get(speaker, 0.0) + 1e-9
+    if not overlap:
+        return None
+    most = max(overlap.values())
+    if previous is not None and overlap.get(previous) == most:
+        return previous
+    return next(s for s, seconds in overlap.items() if seconds == most)
+
+
+def _nearest(word: Word, before: _Turn | None, after: _Turn | None, previous: str | None) -> str:
+    """The closer of the turns around a word in a gap, if within NEAREST_TURN_S; else the previous speaker."""
+    candidates = []
+    if before is not None:
+        candidates.append((max(0.0, word.start - before[1]), 0, before[2]))
+    if after is not None:
+        candidates.append((max(0.0, after[0] - word.end), 1, after[2]))
+    distance, _, speaker = min(candidates)  # ties go to the turn before: speech tends to trail a turn
+    if distance <= NEAREST_TURN_S or previous is None:
+        return speaker
+    return previous
+
+
+def number_speakers(words: list[Word]) -> tuple[list[Word], dict[str, str]]:
+    """Rename speakers SPEAKER_1, SPEAKER_2, ... in order of first appearance; returns words and old->new."""
+    mapping: dict[str, str] = {}
+    for word in words:
+        if word.speaker is not None and word.speaker not in mapping:
+            mapping[word.speaker] = f"SPEAKER_{len(mapping) + 1}"
+    if not mapping:
+        return words, mapping
+    renamed = [w if w.speaker is None else replace(w, speaker=mapping[w.speaker]) for w in words]
+    return renamed, mapping
+
+
+def build_segments(
+    words: list[Word], max_gap_s: float = 1.5, max_duration_s: float = 30.0, sentence_s: float = 10.0
+) -> list[Segment]:
+    """Time-sorted words grouped at speaker changes, long pauses, sentence ends; none over max_duration_s."""
+    # A segment sentence_s long ends at its next sentence end; one that would pass max_duration_s is
+    # cut at its best boundary in its second half: a sentence end, a clause end, else the longest pause.
+    segments: list[Segment] = []
+    current: list[Word] = []
+    for word in words:
+        if current and _ends_segment(current, word, max_gap_s, sentence_s):
+            segments.append(_segment(current))
+            current = []
+        while current and word.end - current[0].start > max_duration_s:
+            cut = _cut_point(current, word.start, max_duration_s)
+            segments.append(_segment(current[:cut]))
+            current = current[cut:]
+        current.append(word)
+    if current:
+        segments.append(_segment(current))
+    return segments
+
+
+def _ends_segment(current: list[Word], word: Word, max_gap_s: float, sentence_s: float) -> bool:
+    last = current[-1]
+    if word.speaker != last.speaker or word.start - last.end > max_gap_s:
+        return True
+    return last.end - current[0].start >= sentence_s and ends_with(last.text, SENTENCE_ENDS)
+
+
+def _cut_point(current: list[Word], next_start: float, max_duration_s: float) -> int:
+    """How many of `current` to close the segment with: at least 1, at most all."""
+    half = current[0].start + max_duration_s / 2
+    candidates = [i for i in range(1, len(current) + 1) if current[i - 1].end >= half]
+    if not candidates:
+        return len(current)
+    for marks in (SENTENCE_ENDS, CLAUSE_ENDS):
+        marked = [i for i in candidates if ends_with(current[i - 1].text, marks)]
+        if marked:
+            return marked[-1]
+
+    def pause(i: int) -> float:
+        return (current[i].start if i < len(current) else next_start) - current[i - 1].end
+
+    return max(reversed(candidates), key=pause)
+
+
+def ends_with(text: str, marks: tuple[str, ...]) -> bool:
+    """Whether a word ends with one of marks, ignoring closing quotes and brackets."""
+    return text.rstrip().rstrip(_CLOSERS).endswith(marks)
+
+
+def _segment(words: list[Word]) -> Segment:
+    return Segment(
+        start=words[0].start,
+        end=max(w.end for w in words),
+        speaker=words[0].speaker,
+        text=join_words(words),
+        words=words,
+    )
