@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -35,33 +36,58 @@ def wait_assembled(client: httpx.Client, job_id: str, timeout_s: float = 240) ->
 def test_two_replicas_share_the_chunks_and_the_transcript_has_the_words_at_their_times(nats_server, tmp_path):
     truth = json.loads((AUDIO / "en_two_voices.json").read_text())
     looped = tmp_path / "meeting.mp3"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-stream_loop", str(LOOPS - 1), "-i",
-                    str(AUDIO / "en_two_voices.mp3"), "-c", "copy", str(looped)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-stream_loop",
+            str(LOOPS - 1),
+            "-i",
+            str(AUDIO / "en_two_voices.mp3"),
+            "-c",
+            "copy",
+            str(looped),
+        ],
+        check=True,
+    )
     env = {"AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10], "AODIO_TRANSCRIBE_MODEL": "tiny.en"}
     stages = ("ingest", "transcode", "transcribe", "assemble")
-    with LocalStack(tmp_path / "stack", api_port=0, nats_url=nats_server.url, extra_env=env, stages=stages,
-                    replicas={"transcribe": 2}) as stack:
+    with LocalStack(
+        tmp_path / "stack",
+        api_port=0,
+        nats_url=nats_server.url,
+        extra_env=env,
+        stages=stages,
+        replicas={"transcribe": 2},
+    ) as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             job_id = submit(client, looped, {"chunk_seconds": 30})
             job = wait_assembled(client, job_id)
             transcript = client.get(f"/v1/jobs/{job_id}/outputs/transcript_json").json()
             srt = client.get(f"/v1/jobs/{job_id}/outputs/transcript_srt").text
-        events = __import__("asyncio").run(_count_events(nats_server.url, env["AODIO_NATS_NAMESPACE"], job_id))
+        namespace = env["AODIO_NATS_NAMESPACE"]
+        events = asyncio.run(_count_events(nats_server.url, namespace, job_id))
     chunks = job["chunks_total"]
     assert chunks >= 5 and job["chunks_done"] == list(range(chunks))
     assert events["chunk.transcribed"] == chunks and events["transcript.assembled"] == 1
-    handled = [len(re.findall(job_id, (tmp_path / "stack" / "logs" / f"transcribe.{r}.log").read_text()))
-               for r in (1, 2)]
+    handled = [
+        len(re.findall(job_id, (tmp_path / "stack" / "logs" / f"transcribe.{r}.log").read_text()))
+        for r in (1, 2)
+    ]
     assert all(handled), f"both replicas should take chunks, got {handled} log lines"
 
     words = [w for segment in transcript["segments"] for w in segment["words"]]
     spoken = " ".join(s["text"] for s in truth["segments"])
     heard = "".join(w["text"] for w in words)
-    assert word_error_rate(" ".join([spoken] * LOOPS), heard) < 0.35  # espeak + tiny.en, no word lost or doubled
+    # espeak voices and tiny.en: not perfect, but no chunk lost or doubled (that would be over 1/LOOPS)
+    assert word_error_rate(" ".join([spoken] * LOOPS), heard) < 0.35
     starts = [w["start"] for w in words]
     assert starts == sorted(starts) and starts[-1] <= job["duration_s"]
     for loop in range(LOOPS):  # each "Good morning" at its time in the recording, across chunk edges
         expected = loop * truth["duration_s"] + truth["segments"][0]["start"]
-        assert any(w["text"].strip().lower().startswith("good") and abs(w["start"] - expected) < 1.0
-                   for w in words), f"no 'Good' near {expected:.1f} s"
+        assert any(
+            w["text"].strip().lower().startswith("good") and abs(w["start"] - expected) < 1.0 for w in words
+        ), f"no 'Good' near {expected:.1f} s"
     assert "-->" in srt and "release date" in srt.lower()
