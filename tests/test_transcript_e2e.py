@@ -81,8 +81,9 @@ def test_two_replicas_share_the_chunks_and_the_transcript_has_the_words_at_their
     words = [w for segment in transcript["segments"] for w in segment["words"]]
     spoken = " ".join(s["text"] for s in truth["segments"])
     heard = "".join(w["text"] for w in words)
-    # espeak voices and tiny.en: not perfect, but no chunk lost or doubled (that would be over 1/LOOPS)
-    assert word_error_rate(" ".join([spoken] * LOOPS), heard) < 0.35
+    assert word_error_rate(" ".join([spoken] * LOOPS), heard) < 0.35  # espeak voices and tiny.en
+    # no chunk lost or doubled: the loop's opening words are heard exactly once per loop
+    assert len(re.findall(r"good morning", heard.lower())) == LOOPS
     starts = [w["start"] for w in words]
     assert starts == sorted(starts) and starts[-1] <= job["duration_s"]
     for loop in range(LOOPS):  # each "Good morning" at its time in the recording, across chunk edges
