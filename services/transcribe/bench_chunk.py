@@ -36,7 +36,9 @@ def cut_piece(recording: Path, start_s: float, seconds: float, target: Path) -> 
     return start, end, text
 
 
-def run_one(flac: Path, reference: str, model_name: str, beam: int, batched: bool, threads: int) -> dict:
+def run_one(
+    flac: Path, reference: str, model_name: str, beam: int, batched: bool, threads: int, batch_size: int = 8
+) -> dict:
     from services.transcribe.engine import EngineConfig, ModelCache, decode_audio, transcribe_audio
     from services.transcribe.language import detect_language
     from services.transcribe.wer import word_error_rate
@@ -52,7 +54,9 @@ def run_one(flac: Path, reference: str, model_name: str, beam: int, batched: boo
     guess = detect_language(model.whisper, audio)
     detect_s = time.perf_counter() - t1
     t2 = time.perf_counter()
-    segments = transcribe_audio(model, audio, language=guess.language if guess else None, beam_size=beam)
+    segments = transcribe_audio(
+        model, audio, language=guess.language if guess else None, beam_size=beam, batch_size=batch_size
+    )
     transcribe_s = time.perf_counter() - t2
     hypothesis = " ".join(w["word"] for s in segments for w in s["words"])
     return {
@@ -60,6 +64,7 @@ def run_one(flac: Path, reference: str, model_name: str, beam: int, batched: boo
         "beam": beam,
         "batched": batched,
         "threads": threads,
+        "batch_size": batch_size,
         "audio_s": round(audio_s, 1),
         "load_s": round(load_s, 2),
         "detect_s": round(detect_s, 2),
@@ -82,20 +87,41 @@ def main() -> None:
     parser.add_argument("--beams", nargs="+", type=int, default=[1, 5])
     parser.add_argument("--batched", nargs="+", choices=["no", "yes"], default=["no", "yes"])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[8])
     parser.add_argument("--one", nargs=3, metavar=("FLAC", "MODEL", "BEAM"), help=argparse.SUPPRESS)
     parser.add_argument("--reference", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         flac, model, beam = args.one
-        result = run_one(Path(flac), args.reference, model, int(beam), args.batched == ["yes"], args.threads)
+        result = run_one(
+            Path(flac),
+            args.reference,
+            model,
+            int(beam),
+            args.batched == ["yes"],
+            args.threads,
+            args.batch_sizes[0],
+        )
         print(json.dumps(result), flush=True)
         return
     with tempfile.TemporaryDirectory(prefix="bench-transcribe-") as tmp:
         flac = Path(tmp) / "chunk.flac"
         start, end, reference = cut_piece(args.recording, args.start, args.seconds, flac)
         print(json.dumps({"piece": [round(start, 3), round(end, 3)]}), flush=True)
-        for model, beam, batched in itertools.product(args.models, args.beams, args.batched):
-            one = ["--one", str(flac), model, str(beam), "--batched", batched, "--reference", reference]
+        grid = itertools.product(args.models, args.beams, args.batched, args.batch_sizes)
+        for model, beam, batched, batch_size in grid:
+            one = [
+                "--one",
+                str(flac),
+                model,
+                str(beam),
+                "--batched",
+                batched,
+                "--reference",
+                reference,
+                "--batch-sizes",
+                str(batch_size),
+            ]
             module = [sys.executable, "-m", "services.transcribe.bench_chunk"]
             subprocess.run([*module, *one, "--threads", str(args.threads)], check=True)
 

@@ -21,6 +21,6 @@ class TranscribeSettings(BaseSettings):
     # batched beam 5: RTF 0.078, WER 0.12; batched beam 1: 0.066, 0.14; sequential beam 1: 0.10, 0.18
     beam_size: int = Field(default=5, ge=1, le=10)
     batched: bool = True  # BatchedInferencePipeline: faster even on one CPU thread, and no window skips
-    batch_size: int = Field(default=8, ge=1, le=64)
+    batch_size: int = Field(default=4, ge=1, le=64)
     language_windows: int = Field(default=5, ge=1, le=20)  # 30 s speech windows voted on per chunk
     concurrency: int = Field(default=1, ge=1, le=16)
