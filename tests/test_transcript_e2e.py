@@ -67,6 +67,7 @@ def test_two_replicas_share_the_chunks_and_the_transcript_has_the_words_at_their
             job = wait_assembled(client, job_id)
             transcript = client.get(f"/v1/jobs/{job_id}/outputs/transcript_json").json()
             srt = client.get(f"/v1/jobs/{job_id}/outputs/transcript_srt").text
+            partial = client.get(f"/v1/jobs/{job_id}/partial-transcript").json()
         namespace = env["AODIO_NATS_NAMESPACE"]
         events = asyncio.run(_count_events(nats_server.url, namespace, job_id))
     chunks = job["chunks_total"]
@@ -92,3 +93,4 @@ def test_two_replicas_share_the_chunks_and_the_transcript_has_the_words_at_their
             w["text"].strip().lower().startswith("good") and abs(w["start"] - expected) < 1.0 for w in words
         ), f"no 'Good' near {expected:.1f} s"
     assert "-->" in srt and "release date" in srt.lower()
+    assert partial["chunks_done"] == chunks and partial["text"] == heard.strip()

@@ -14,7 +14,7 @@ from runtime.settings import NatsSettings, StorageSettings
 from runtime.storage import open_storage
 from services.ingest.config import IngestSettings
 from services.ingest.deps import Services
-from services.ingest.routes import health, jobs
+from services.ingest.routes import health, jobs, partial
 
 
 def create_app(
@@ -40,4 +40,5 @@ def create_app(
     app = FastAPI(title="Aodio", version="0.1.0", lifespan=lifespan)
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(partial.router)
     return app
