@@ -36,9 +36,16 @@ def ensure_recording(path: Path) -> None:
     subprocess.run([sys.executable, "-m", "bench.generate_long", "--out", str(path)], check=True)
 
 
-def wait_done(client: httpx.Client, job_id: str, poll_s: float = 0.5) -> dict[str, Any]:
+def wait_done(
+    client: httpx.Client, job_id: str, marks: dict[str, float], started: float, poll_s: float = 0.5
+) -> dict[str, Any]:
+    """Poll until every built stage is done; note when the first transcript text became readable."""
     while True:
         job = client.get(f"/v1/jobs/{job_id}").json()
+        if "first_text_s" not in marks and job.get("chunks_done"):
+            partial = client.get(f"/v1/jobs/{job_id}/partial-transcript").json()
+            if partial.get("text"):
+                marks["first_text_s"] = round(time.monotonic() - started, 2)
         stages = job.get("stages", {})
         if job["status"] == "failed":
             raise SystemExit(f"job failed in {job.get('failed_stage')}: {job.get('error')}")
@@ -83,7 +90,8 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
                 reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
             reply.raise_for_status()
             upload_s = time.monotonic() - started
-            job = wait_done(client, reply.json()["job_id"])
+            marks: dict[str, float] = {}
+            job = wait_done(client, reply.json()["job_id"], marks, started)
             total_s = time.monotonic() - started
         return {
             "file": str(path),
@@ -94,6 +102,7 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
             "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
             "stages": stage_figures(job, sampler.peaks, upload_s),
             "end_to_end_s": round(total_s, 2),
+            "first_transcript_text_s": marks.get("first_text_s"),
             "peak_rss_all_mib": round(sampler.peak_total / MIB, 1),
             "built_stages": list(BUILT_STAGES),
             "replicas": stack.replicas,
