@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from cli.stack import LocalStack
+from tests.audio import looped
 
 AUDIO = Path(__file__).parent / "fixtures" / "audio"
 
@@ -119,23 +119,7 @@ def test_pipeline_on_s3_storage(nats_server, tmp_path):
 
 
 def test_transcode_killed_mid_job_is_redelivered_and_the_job_finishes_once(nats_server, tmp_path):
-    long_mp3 = tmp_path / "long.mp3"  # about 22 minutes: the committed clip looped
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-stream_loop",
-            "40",
-            "-i",
-            str(AUDIO / "en_two_voices.mp3"),
-            "-c",
-            "copy",
-            str(long_mp3),
-        ],
-        check=True,
-    )
+    long_mp3 = looped(AUDIO / "en_two_voices.mp3", 41, tmp_path / "long.mp3")  # about 22 minutes
     with start_stack(nats_server.url, tmp_path / "stack") as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             job_id = submit(client, long_mp3, {"chunk_seconds": 300})

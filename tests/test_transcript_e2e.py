@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from cli.stack import LocalStack
 from services.transcribe.wer import word_error_rate
+from tests.audio import looped
 from tests.test_pipeline import _count_events, submit
 
 AUDIO = Path(__file__).parent / "fixtures" / "audio"
@@ -35,23 +35,7 @@ def wait_assembled(client: httpx.Client, job_id: str, timeout_s: float = 240) ->
 
 def test_two_replicas_share_the_chunks_and_the_transcript_has_the_words_at_their_times(nats_server, tmp_path):
     truth = json.loads((AUDIO / "en_two_voices.json").read_text())
-    looped = tmp_path / "meeting.mp3"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-stream_loop",
-            str(LOOPS - 1),
-            "-i",
-            str(AUDIO / "en_two_voices.mp3"),
-            "-c",
-            "copy",
-            str(looped),
-        ],
-        check=True,
-    )
+    recording = looped(AUDIO / "en_two_voices.mp3", LOOPS, tmp_path / "meeting.mp3")
     env = {"AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10], "AODIO_TRANSCRIBE_MODEL": "tiny.en"}
     stages = ("ingest", "transcode", "transcribe", "assemble")
     with LocalStack(
@@ -63,7 +47,7 @@ def test_two_replicas_share_the_chunks_and_the_transcript_has_the_words_at_their
         replicas={"transcribe": 2},
     ) as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-            job_id = submit(client, looped, {"chunk_seconds": 30})
+            job_id = submit(client, recording, {"chunk_seconds": 30})
             job = wait_assembled(client, job_id)
             transcript = client.get(f"/v1/jobs/{job_id}/outputs/transcript_json").json()
             srt = client.get(f"/v1/jobs/{job_id}/outputs/transcript_srt").text
