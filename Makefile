@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
-EXTRAS := ingest,transcode,transcribe,s3,dev
-FILE   ?= tests/fixtures/audio/en_two_voices.mp3
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt services/diarize/install.sh | cksum | cut -d' ' -f1)
+EXTRAS := ingest,transcode,transcribe,diarize,s3,dev
+FILE   ?= tests/fixtures/conversations/two_voices.mp3
 OUT    ?= out
 PYTEST_ARGS ?=
 
@@ -17,7 +17,9 @@ system-deps:
 
 $(STAMP):
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt "torch==2.13.0"  # the local CPU wheel, first
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
+	services/diarize/install.sh $(BIN)
 	$(BIN)/python scripts/fetch_models.py
 	@rm -f $(VENV)/.installed-* && touch $@
 
@@ -46,6 +48,7 @@ bench: setup
 fixtures: setup
 	@scripts/system-deps.sh --speech
 	$(BIN)/python scripts/make_fixtures.py --force
+	$(BIN)/python scripts/make_conversations.py --force
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy contracts runtime services cli

@@ -26,7 +26,7 @@ import numpy as np
 
 SAMPLE_RATE = 22050  # espeak-ng's native rate; ffmpeg resamples to 44.1 kHz
 VOICES = {
-    "en": ["en-us+m3", "en-gb+f2", "en-us+f4", "en-gb-scotland+m7"],
+    "en": ["en-us+m3", "en-us+f2", "en-us+f4", "en-gb-scotland+m7"],  # en-gb ignores variants
     "fr": ["fr+m3", "fr+f2", "fr-be+m5", "fr+f4"],
 }
 WORDS = {

@@ -10,6 +10,7 @@ PIPELINE: tuple[str, ...] = STAGES
 SERVICE_MODULES: dict[str, str] = {
     "ingest": "services.ingest.main",
     "transcode": "services.transcode.main",
+    "diarize": "services.diarize.main",
     "transcribe": "services.transcribe.main",
     "assemble": "services.assemble.main",
 }

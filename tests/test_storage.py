@@ -200,3 +200,12 @@ def test_s3_server_down_is_unavailable(tmp_path: Path) -> None:
             storage.put_bytes("jobs/d/y.json", b"2")
         with pytest.raises(StorageUnavailable):
             storage.check()
+
+
+def test_replicas_starting_together_all_pass_the_directory_check(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path / "shared"
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: DirectoryStorage(root).check(), range(200)))
+    assert not list(root.iterdir())  # every probe removed

@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,8 +153,8 @@ class DirectoryStorage(Storage):
         return len(keys)
 
     def check(self) -> None:
-        """Create root and write then delete a probe file."""
-        probe = self.root / f"{TEMP_PREFIX}check"
+        """Create root and write then delete a probe file (one per process: replicas start together)."""
+        probe = self.root / f"{TEMP_PREFIX}check-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             with disk_full_as_storage_full(self.root):
                 self.root.mkdir(parents=True, exist_ok=True)

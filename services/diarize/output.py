@@ -1,0 +1,31 @@
+"""The diarize stage's artifacts: turns.json for the assembler, RTTM for tools and scoring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from services.diarize.pipeline import Diarization
+
+_encoder = msgspec.json.Encoder()
+
+
+def turns_json(result: Diarization, model: dict[str, Any]) -> bytes:
+    """{"speakers": [...], "turns": [{"start", "end", "speaker"}], "model": {...}, "duration_s": ...}."""
+    return _encoder.encode(
+        {
+            "speakers": result.speakers,
+            "turns": [{"start": t.start, "end": t.end, "speaker": t.speaker} for t in result.turns],
+            "model": model,
+            "duration_s": round(result.duration_s, 3),
+        }
+    )
+
+
+def rttm_text(result: Diarization, uri: str) -> str:
+    """One RTTM SPEAKER line per turn."""
+    return "".join(
+        f"SPEAKER {uri} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+        for t in result.turns
+    )

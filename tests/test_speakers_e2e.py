@@ -1,0 +1,66 @@
+"""The whole pipeline up to the transcript, as real processes: the right speaker on every turn."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.stack import LocalStack
+from tests.test_pipeline import submit
+
+pytest.importorskip("faster_whisper")
+pytest.importorskip("pyannote.metrics")
+CONVERSATIONS = Path(__file__).parent / "fixtures" / "conversations"
+
+
+def reference_turns(rttm: Path) -> list[tuple[float, float, str]]:
+    turns = []
+    for line in rttm.read_text().splitlines():
+        fields = line.split()
+        start, duration = float(fields[3]), float(fields[4])
+        turns.append((start, start + duration, fields[7]))
+    return turns
+
+
+def test_transcript_has_a_speaker_on_every_word_and_speakers_follow_the_turns(nats_server, tmp_path):
+    env = {"AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10], "AODIO_TRANSCRIBE_MODEL": "tiny.en"}
+    with LocalStack(
+        tmp_path / "stack", api_port=0, nats_url=nats_server.url, extra_env=env, replicas={"transcribe": 1}
+    ) as stack:
+        with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+            job_id = submit(client, CONVERSATIONS / "two_voices.mp3")
+            deadline = time.monotonic() + 300
+            while (job := client.get(f"/v1/jobs/{job_id}").json())["stages"].get("assemble", {}).get(
+                "status"
+            ) != "done":
+                assert job["status"] != "failed", job["error"]
+                assert time.monotonic() < deadline, job
+                time.sleep(0.3)
+            transcript = client.get(f"/v1/jobs/{job_id}/outputs/transcript_json").json()
+            vtt = client.get(f"/v1/jobs/{job_id}/outputs/transcript_vtt").text
+    assert job["stages"]["diarize"]["status"] == "done" and len(transcript["speakers"]) == 2
+    words = [w for segment in transcript["segments"] for w in segment["words"]]
+    assert words and all(w["speaker"] for w in words)
+    pairs = Counter()
+    for word in words:
+        middle = (word["start"] + word["end"]) / 2
+        truth = next(
+            (
+                who
+                for start, end, who in reference_turns(CONVERSATIONS / "two_voices.rttm")
+                if start - 0.3 <= middle <= end + 0.3
+            ),
+            None,
+        )
+        if truth is not None:
+            pairs[(truth, word["speaker"])] += 1
+    mapping = {truth: max((c, hyp) for (t, hyp), c in pairs.items() if t == truth)[1] for truth, _ in pairs}
+    assert len(set(mapping.values())) == 2  # one label per voice
+    agreeing = sum(c for (truth, hyp), c in pairs.items() if mapping[truth] == hyp)
+    assert agreeing / sum(pairs.values()) > 0.9
+    assert "<v SPEAKER_1>" in vtt and "<v SPEAKER_2>" in vtt
