@@ -37,7 +37,12 @@ def ensure_recording(path: Path) -> None:
 
 
 def wait_done(
-    client: httpx.Client, job_id: str, marks: dict[str, float], started: float, poll_s: float = 0.5
+    client: httpx.Client,
+    job_id: str,
+    marks: dict[str, float],
+    started: float,
+    stages: tuple[str, ...],
+    poll_s: float = 0.5,
 ) -> dict[str, Any]:
     """Poll until every built stage is done; note when the first transcript text became readable."""
     while True:
@@ -46,10 +51,9 @@ def wait_done(
             partial = client.get(f"/v1/jobs/{job_id}/partial-transcript").json()
             if partial.get("text"):
                 marks["first_text_s"] = round(time.monotonic() - started, 2)
-        stages = job.get("stages", {})
         if job["status"] == "failed":
             raise SystemExit(f"job failed in {job.get('failed_stage')}: {job.get('error')}")
-        if all(stages.get(s, {}).get("status") == "done" for s in BUILT_STAGES):
+        if all(job["stages"].get(s, {}).get("status") == "done" for s in stages):
             return job
         time.sleep(poll_s)
 
@@ -59,10 +63,12 @@ def peak_of(stage: str, peaks: dict[str, int]) -> int:
     return sum(size for name, size in peaks.items() if name.split(".")[0] == stage)
 
 
-def stage_figures(job: dict[str, Any], peaks: dict[str, int], upload_s: float) -> dict[str, Any]:
+def stage_figures(
+    job: dict[str, Any], peaks: dict[str, int], upload_s: float, stages: tuple[str, ...]
+) -> dict[str, Any]:
     audio_s = job.get("duration_s") or 0.0
     figures: dict[str, Any] = {}
-    for name in BUILT_STAGES:
+    for name in stages:
         stage = job["stages"][name]
         wall = upload_s if name == "ingest" else stage.get("wall_s") or 0.0
         figures[name] = {
@@ -75,10 +81,10 @@ def stage_figures(job: dict[str, Any], peaks: dict[str, int], upload_s: float) -
     return figures
 
 
-def run(path: Path, s3: bool) -> dict[str, Any]:
+def run(path: Path, s3: bool, stages: tuple[str, ...], replicas: dict[str, int]) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="aodio-bench-") as data,
-        LocalStack(Path(data), api_port=0, s3=s3) as stack,
+        LocalStack(Path(data), api_port=0, s3=s3, stages=stages, replicas=replicas) as stack,
     ):
         roots = {name: child.pid for name, child in stack.children.items()}
         with (
@@ -91,7 +97,7 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
             reply.raise_for_status()
             upload_s = time.monotonic() - started
             marks: dict[str, float] = {}
-            job = wait_done(client, reply.json()["job_id"], marks, started)
+            job = wait_done(client, reply.json()["job_id"], marks, started, stages)
             total_s = time.monotonic() - started
         return {
             "file": str(path),
@@ -100,11 +106,11 @@ def run(path: Path, s3: bool) -> dict[str, Any]:
             "chunks": job.get("chunks_total"),
             "storage": "s3 (local SeaweedFS)" if s3 else "directory",
             "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-            "stages": stage_figures(job, sampler.peaks, upload_s),
+            "stages": stage_figures(job, sampler.peaks, upload_s, stages),
             "end_to_end_s": round(total_s, 2),
             "first_transcript_text_s": marks.get("first_text_s"),
             "peak_rss_all_mib": round(sampler.peak_total / MIB, 1),
-            "built_stages": list(BUILT_STAGES),
+            "stages_run": list(stages),
             "replicas": stack.replicas,
         }
 
@@ -114,9 +120,18 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--s3", action="store_true", help="artifacts in a local S3 (weed mini)")
     parser.add_argument("--save", type=Path, default=Path("bench/out"), help="folder for the JSON")
+    parser.add_argument(
+        "--stages",
+        nargs="+",
+        default=list(BUILT_STAGES),
+        choices=BUILT_STAGES,
+        help="run only these stages (default: every built stage)",
+    )
+    parser.add_argument("--replicas", nargs="*", default=[], metavar="STAGE=N")
     args = parser.parse_args()
     ensure_recording(args.file)
-    result = run(args.file, args.s3)
+    replicas = {k: int(v) for k, _, v in (r.partition("=") for r in args.replicas)}
+    result = run(args.file, args.s3, tuple(args.stages), replicas)
     text = json.dumps(result, indent=2)
     print(text)
     args.save.mkdir(parents=True, exist_ok=True)
