@@ -1,0 +1,121 @@
+"""Summarize: the assembled transcript in, summary.json and summary.md out (summary.completed); job done.
+
+What produces the summary, in order: the job's summary_method ("none" writes a summary.json that says
+none was requested, so the job and its outputs look the same either way), then the deployment's
+(AODIO_SUMMARIZE_METHOD=extractive runs no model), then the model: the job's summary_model, else
+AODIO_SUMMARIZE_MODEL. A model that fails for good (invalid JSON after a repair prompt, a refused
+request) gives way to the extractive summary, whose `note` says so. Rate limits and timeouts are
+retried by JetStream; refused credentials fail the job with what to set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from contracts import keys
+from contracts.events import PipelineEvent, SummaryCompleted, TranscriptAssembled
+from contracts.state import JobState
+from runtime.errors import PermanentError
+from runtime.stage import Outcome, StageContext
+from runtime.storage.base import ObjectNotFound, Storage
+from services.assemble.formats import from_json
+from services.assemble.transcript import Transcript
+from services.summarize.config import SummarizeSettings
+from services.summarize.extractive import summarize_extractive
+from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, summarize_map_reduce
+from services.summarize.local import LocalModels
+from services.summarize.salient import summarize_salient
+from services.summarize.summary import Summary, to_json, to_markdown
+
+STAGE = "summarize"
+log = logging.getLogger(__name__)
+
+
+class SummarizeHandler:
+    stage = STAGE
+
+    def __init__(self, settings: SummarizeSettings, local: LocalModels | None = None) -> None:
+        self.settings = settings
+        self.local = local or LocalModels(settings)
+
+    async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
+        if not isinstance(event, TranscriptAssembled):
+            raise PermanentError(f"summarize expects transcript.assembled, got {type(event).__name__}")
+        transcript = await asyncio.to_thread(_read_transcript, ctx.storage, event.transcript_key)
+        ctx.progress(0.0, 1.0, "summary", f"{len(transcript.segments)} segments")
+        summary = await self.summarize(transcript, event.options.summary_method, event.options.summary_model)
+        ctx.log.info(
+            "summary by %s (%s)%s", summary.method, summary.model, f": {summary.note}" if summary.note else ""
+        )
+        json_key, md_key = keys.summary_key(event.job_id, "json"), keys.summary_key(event.job_id, "md")
+        await asyncio.to_thread(_write, ctx.storage, summary, json_key, md_key)
+        done = SummaryCompleted(
+            job_id=event.job_id,
+            generation=event.generation,
+            summary_key=json_key,
+            markdown_key=md_key,
+            method=summary.method,
+        )
+        return Outcome(events=[done], update=lambda state: _record(state, json_key, md_key))
+
+    async def summarize(
+        self, transcript: Transcript, method: str = "llm", model: str | None = None
+    ) -> Summary:
+        """The summary a job asked for, falling back to extractive when the model fails for good."""
+        if method == "none":
+            return Summary(
+                method="none", model=None, language=transcript.language, duration_s=transcript.duration_s
+            )
+        if method == "extractive" or self.settings.method == "extractive":
+            return await asyncio.to_thread(summarize_extractive, transcript)
+        name = model or self.settings.model
+        try:
+            target = await self.local.target(name) if name.startswith("local/") else self._hosted(name)
+            return await self._with_model(transcript, target)
+        except LlmFailure as exc:
+            log.warning("summary model %s failed for good, summarising extractively: %s", name, exc.reason)
+            return await asyncio.to_thread(
+                summarize_extractive, transcript, f"LLM {name} failed: {exc.reason}"
+            )
+
+    async def _with_model(self, transcript: Transcript, target: LlmTarget) -> Summary:
+        settings = self.settings
+        limits = CallLimits(settings.max_output_tokens, settings.temperature, settings.request_timeout_s)
+        strategy = settings.strategy
+        if strategy == "auto":
+            strategy = "salient" if target.local else "map_reduce"
+        if strategy == "salient":
+            return await summarize_salient(transcript, target, limits, settings.prompt_words)
+        return await summarize_map_reduce(
+            transcript, target, limits, settings.window_words, settings.map_concurrency
+        )
+
+    def _hosted(self, name: str) -> LlmTarget:
+        return LlmTarget(
+            model=name, label=name, api_base=self.settings.api_base, api_key=self.settings.api_key
+        )
+
+    def close(self) -> None:
+        """Stop the local model servers this handler started."""
+        self.local.close()
+
+
+def _read_transcript(storage: Storage, key: str) -> Transcript:
+    try:
+        return from_json(storage.get_bytes(key))
+    except ObjectNotFound as exc:
+        raise PermanentError(
+            f"transcript {key} is missing from storage: re-run the job from assemble"
+        ) from exc
+
+
+def _write(storage: Storage, summary: Summary, json_key: str, md_key: str) -> None:
+    storage.put_bytes(json_key, to_json(summary), "application/json")
+    storage.put_bytes(md_key, to_markdown(summary).encode(), "text/markdown; charset=utf-8")
+
+
+def _record(state: JobState, json_key: str, md_key: str) -> None:
+    state.outputs["summary_json"] = json_key
+    state.outputs["summary_md"] = md_key
+    state.status = "completed"

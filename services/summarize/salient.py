@@ -1,0 +1,181 @@
+"""The local model's strategy: the ranked passages of the whole recording in one bounded call.
+
+A 1.5B model on two CPU cores cannot read 40,000 words (a plain map-reduce took 29 minutes) and,
+given 180 similar sentences, writes about the first few. So the ranking decides *what* the summary
+covers and the model decides *how it reads*:
+
+- the decisions and action items are picked by the extractive ranker, spread over equal time bins of
+  the whole recording, and numbered (D1.., A1..); the JSON schema the model's sampling is constrained
+  by has one required entry per number, so the model rewrites every one of them, the last hour's too,
+  and each keeps its exact timestamp;
+- the chapters are the ranker's equal stretches (C1..), which the model titles from their keywords;
+- the model also reads the best other sentences (timestamped, spread the same way) and writes the
+  title, overview, key points and one line per speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from services.assemble.transcript import Transcript
+from services.summarize.extractive import (
+    bins_for,
+    chapters,
+    item_limits,
+    pick,
+    ranked,
+    speaker_notes,
+    spoken_duration,
+)
+from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, blank, complete, json_object, lines
+from services.summarize.passages import Sentence, select
+from services.summarize.prompts import prompt
+from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary, clock
+
+
+class Item(msgspec.Struct, kw_only=True):
+    text: str
+    owner: str | None = None
+    due: str | None = None
+
+
+class SalientDraft(msgspec.Struct, kw_only=True):
+    """The model's answer: prose, plus one entry for every numbered item, chapter and speaker."""
+
+    title: str
+    overview: str
+    key_points: list[str] = msgspec.field(default_factory=list)
+    items: dict[str, Item] = msgspec.field(default_factory=dict)
+    chapters: dict[str, str] = msgspec.field(default_factory=dict)
+    speakers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+_decoder = msgspec.json.Decoder(SalientDraft)
+# what a model copies from the prompt's lines: "[D1]", "[1:02:03]", "S2:", "SPEAKER_1:", "D1:", "0:21:18:"
+_LABELS = re.compile(r"^(?:\[?[DAC]\d+\]?:?\s*|\[?\d+:\d{2}(?::\d{2})?\]?:?\s*|[\w-]*\d+:\s+)+")
+_STRING = {"type": "string"}
+_OPTIONAL = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+_ITEM = {
+    "type": "object",
+    "properties": {"text": _STRING, "owner": _OPTIONAL, "due": _OPTIONAL},
+    "required": ["text", "owner", "due"],
+}
+
+
+def schema(item_ids: list[str], chapter_ids: list[str], speakers: list[str]) -> dict[str, Any]:
+    """The JSON schema of one answer: every id a required property, in order."""
+
+    def fixed(ids: list[str], value: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "properties": {i: value for i in ids}, "required": ids}
+
+    return {
+        "type": "object",
+        "properties": {
+            "title": _STRING,
+            "overview": _STRING,
+            "key_points": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 6},
+            "items": fixed(item_ids, _ITEM),
+            "chapters": fixed(chapter_ids, _STRING),
+            "speakers": fixed(speakers, _STRING),
+        },
+        "required": ["title", "overview", "key_points", "items", "chapters", "speakers"],
+    }
+
+
+async def summarize_salient(
+    transcript: Transcript, target: LlmTarget, limits: CallLimits, prompt_words: int
+) -> Summary:
+    """One bounded call: numbered decisions, actions and chapters, and the best other sentences."""
+    sentences, counts, _ = ranked(transcript)
+    if not any(s.score > 0 for s in sentences):
+        raise LlmFailure("the transcript has no sentence to summarise")
+    bins = bins_for(transcript.duration_s)
+    most_decisions, most_actions = item_limits(transcript.duration_s)
+    numbered = {f"D{n}": s for n, s in enumerate(pick(sentences, "decision", most_decisions, bins), 1)}
+    numbered |= {f"A{n}": s for n, s in enumerate(pick(sentences, "action", most_actions, bins), 1)}
+    context = select(sentences, prompt_words, bins, chosen=list(numbered.values()))
+    parts = chapters(sentences, transcript, counts)
+    chapter_ids = {f"C{n}": c for n, c in enumerate(parts, 1)}
+    notes = speaker_notes(sentences, transcript, counts)
+    speakers = [n.speaker for n in notes]
+    user = prompt(
+        "salient",
+        transcript.language,
+        duration=spoken_duration(transcript.duration_s),
+        speakers=len(speakers) or 1,
+        passages=lines(context),
+        items=_numbered(numbered),
+        chapters="\n".join(f"[{i}] {_keywords(c.title)}" for i, c in chapter_ids.items()),
+        speaker_ids=", ".join(speakers),
+    )
+    answer_schema = schema(list(numbered), list(chapter_ids), speakers)
+    draft = await complete(target, user, transcript.language, limits, parse_salient, answer_schema)
+    return Summary(
+        method="llm",
+        model=target.label,
+        language=transcript.language,
+        title=draft.title.strip(),
+        overview=draft.overview.strip(),
+        key_points=[p for p in (_clean(p) for p in draft.key_points) if p],
+        decisions=[
+            Decision(text=_text(draft, i, s), at_s=round(s.start, 1))
+            for i, s in numbered.items()
+            if i[0] == "D"
+        ],
+        action_items=[_action(draft, i, s) for i, s in numbered.items() if i[0] == "A"],
+        chapters=[
+            Chapter(title=_clean(draft.chapters.get(i) or "") or c.title, start_s=c.start_s)
+            for i, c in chapter_ids.items()
+        ],
+        speakers=[
+            SpeakerNote(speaker=n.speaker, contribution=_contribution(draft, n), share=n.share) for n in notes
+        ],
+        duration_s=transcript.duration_s,
+    )
+
+
+def parse_salient(answer: str) -> SalientDraft:
+    """A SalientDraft from the model's answer."""
+    return _decoder.decode(json_object(answer))
+
+
+def _numbered(numbered: dict[str, Sentence]) -> str:
+    return "\n".join(f"[{i}] [{clock(s.start)}] {s.speaker or '?'}: {s.text}" for i, s in numbered.items())
+
+
+def _keywords(title: str) -> str:
+    return title.split(":", 1)[-1].strip()  # "Part 3: budget, hiring, plan" -> the words
+
+
+def _contribution(draft: SalientDraft, note: SpeakerNote) -> str:
+    written = _clean(draft.speakers.get(note.speaker) or "")
+    return written if len(written.split()) >= 4 else note.contribution  # not a bare name or label
+
+
+def _clean(text: str) -> str:
+    """The model's text without the labels it copies from the prompt ("[A3] [1:02:03] S2: ...")."""
+    return _LABELS.sub("", text.strip()).strip()
+
+
+def _text(draft: SalientDraft, item_id: str, sentence: Sentence) -> str:
+    item = draft.items.get(item_id)
+    text = _clean(item.text) if item is not None else ""
+    return text or sentence.text
+
+
+def _grounded(value: str | None, sentence: Sentence) -> str | None:
+    """The model's owner or due date, only when the sentence says it (small models borrow)."""
+    value = blank(value)
+    return value if value and value.casefold() in sentence.text.casefold() else None
+
+
+def _action(draft: SalientDraft, item_id: str, sentence: Sentence) -> ActionItem:
+    item = draft.items.get(item_id)
+    owner = (_grounded(item.owner, sentence) if item else None) or sentence.owner
+    due = (_grounded(item.due, sentence) if item else None) or sentence.due
+    return ActionItem(
+        text=_text(draft, item_id, sentence), owner=owner, due=due, at_s=round(sentence.start, 1)
+    )

@@ -1,0 +1,145 @@
+"""The summary's types, its JSON, and its Markdown; what both the LLM path and the extractive path produce."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Method = Literal["llm", "extractive", "none"]
+
+
+class ActionItem(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    owner: str | None = None
+    due: str | None = None
+    at_s: float | None = None  # where in the recording it was said
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    at_s: float | None = None
+
+
+class Chapter(msgspec.Struct, frozen=True, kw_only=True):
+    title: str
+    start_s: float
+
+
+class SpeakerNote(msgspec.Struct, frozen=True, kw_only=True):
+    speaker: str
+    contribution: str
+    share: float | None = None  # fraction of the speaking time
+
+
+class Summary(msgspec.Struct, frozen=True, kw_only=True):
+    """summary.json. `method` says what produced it; `note` why, when it is not what was asked for."""
+
+    method: Method
+    model: str | None
+    language: str | None
+    title: str = ""
+    overview: str = ""
+    key_points: list[str] = msgspec.field(default_factory=list)
+    decisions: list[Decision] = msgspec.field(default_factory=list)
+    action_items: list[ActionItem] = msgspec.field(default_factory=list)
+    chapters: list[Chapter] = msgspec.field(default_factory=list)
+    speakers: list[SpeakerNote] = msgspec.field(default_factory=list)
+    duration_s: float | None = None
+    note: str | None = None
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Summary)
+
+_LABELS = {
+    "en": {
+        "overview": "Overview",
+        "key_points": "Key points",
+        "decisions": "Decisions",
+        "action_items": "Action items",
+        "chapters": "Chapters",
+        "speakers": "Speakers",
+        "owner": "owner",
+        "due": "due",
+        "method": "Produced by",
+        "none": "No summary was requested for this job.",
+        "untitled": "Summary",
+    },
+    "fr": {
+        "overview": "Vue d'ensemble",
+        "key_points": "Points clés",
+        "decisions": "Décisions",
+        "action_items": "Actions",
+        "chapters": "Chapitres",
+        "speakers": "Intervenants",
+        "owner": "responsable",
+        "due": "échéance",
+        "method": "Produit par",
+        "none": "Aucun résumé n'a été demandé pour cette tâche.",
+        "untitled": "Résumé",
+    },
+}
+
+
+def to_json(summary: Summary) -> bytes:
+    """summary.json bytes."""
+    return _encoder.encode(summary)
+
+
+def from_json(data: bytes | str) -> Summary:
+    """A summary written by to_json."""
+    return _decoder.decode(data)
+
+
+def labels(language: str | None) -> dict[str, str]:
+    """Section headings in the summary's language (English for languages without a translation)."""
+    return _LABELS.get(language or "en", _LABELS["en"])
+
+
+def clock(seconds: float | None) -> str:
+    """H:MM:SS, the way the transcript's timestamps read."""
+    if seconds is None:
+        return ""
+    total = max(0, round(seconds))
+    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def to_markdown(summary: Summary) -> str:
+    """summary.md: the same content for people, headings in the summary's language."""
+    words = labels(summary.language)
+    lines = [f"# {summary.title or words['untitled']}", ""]
+    if summary.method == "none":
+        return "\n".join([*lines, words["none"], ""])
+    if summary.overview:
+        lines += [f"## {words['overview']}", "", summary.overview, ""]
+    sections: list[tuple[str, list[str]]] = [
+        ("key_points", [f"- {point}" for point in summary.key_points]),
+        ("decisions", [f"- {_at(d.at_s)}{d.text}" for d in summary.decisions]),
+        ("action_items", [_action_line(a, words) for a in summary.action_items]),
+        ("chapters", [f"- {clock(c.start_s)} {c.title}" for c in summary.chapters]),
+        ("speakers", [f"- **{s.speaker}**{_share(s.share)}: {s.contribution}" for s in summary.speakers]),
+    ]
+    for name, items in sections:
+        if items:
+            lines += [f"## {words[name]}", "", *items, ""]
+    produced = summary.method + (f" ({summary.model})" if summary.model else "")
+    lines.append(f"_{words['method']}: {produced}._" + (f" _{summary.note}_" if summary.note else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _at(at_s: float | None) -> str:
+    return f"[{clock(at_s)}] " if at_s is not None else ""
+
+
+def _share(share: float | None) -> str:
+    return f" ({share:.0%})" if share is not None else ""
+
+
+def _action_line(item: ActionItem, words: dict[str, str]) -> str:
+    details = [
+        f"{words['owner']}: {item.owner}" if item.owner else "",
+        f"{words['due']}: {item.due}" if item.due else "",
+    ]
+    extra = "; ".join(d for d in details if d)
+    return f"- [ ] {_at(item.at_s)}{item.text}" + (f" ({extra})" if extra else "")
