@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from make_fixtures import speak  # the same espeak-ng synthesis as the other fixtures
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "conversations"
 RATE = 22050
@@ -72,17 +73,6 @@ CONVERSATIONS = (
     Conversation("two_voices", {"A": "en-us+m3", "B": "en-us+f4"}, turns=16, seed=11),
     Conversation("three_voices", {"A": "en-us+m7", "B": "en-us+f4", "C": "fr+m2"}, turns=18, seed=12),
 )
-
-
-def speak(voice: str, text: str) -> np.ndarray:
-    """Synthesize text with espeak-ng; int16 PCM at 22.05 kHz with edge silence trimmed."""
-    wav_bytes = subprocess.run(
-        ["espeak-ng", "-v", voice, "--stdout", text], check=True, capture_output=True
-    ).stdout
-    with wave.open(io.BytesIO(wav_bytes)) as wav:
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    loud = np.flatnonzero(np.abs(pcm) > 200)
-    return pcm[loud[0] : loud[-1] + 1]
 
 
 def build(conv: Conversation) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
