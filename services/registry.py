@@ -13,6 +13,7 @@ SERVICE_MODULES: dict[str, str] = {
     "diarize": "services.diarize.main",
     "transcribe": "services.transcribe.main",
     "assemble": "services.assemble.main",
+    "summarize": "services.summarize.main",
 }
 
 BUILT_STAGES: tuple[str, ...] = tuple(s for s in PIPELINE if s in SERVICE_MODULES)

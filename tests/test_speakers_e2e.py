@@ -16,6 +16,7 @@ from tests.test_pipeline import submit
 pytest.importorskip("faster_whisper")
 pytest.importorskip("pyannote.metrics")
 CONVERSATIONS = Path(__file__).parent / "fixtures" / "conversations"
+STAGES = ("ingest", "transcode", "diarize", "transcribe", "assemble")
 
 
 def reference_turns(rttm: Path) -> list[tuple[float, float, str]]:
@@ -30,7 +31,12 @@ def reference_turns(rttm: Path) -> list[tuple[float, float, str]]:
 def test_transcript_has_a_speaker_on_every_word_and_speakers_follow_the_turns(nats_server, tmp_path):
     env = {"AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10], "AODIO_TRANSCRIBE_MODEL": "tiny.en"}
     with LocalStack(
-        tmp_path / "stack", api_port=0, nats_url=nats_server.url, extra_env=env, replicas={"transcribe": 1}
+        tmp_path / "stack",
+        api_port=0,
+        nats_url=nats_server.url,
+        extra_env=env,
+        replicas={"transcribe": 1},
+        stages=STAGES,
     ) as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             job_id = submit(client, CONVERSATIONS / "two_voices.mp3")
@@ -64,3 +70,27 @@ def test_transcript_has_a_speaker_on_every_word_and_speakers_follow_the_turns(na
     agreeing = sum(c for (truth, hyp), c in pairs.items() if mapping[truth] == hyp)
     assert agreeing / sum(pairs.values()) > 0.9
     assert "<v SPEAKER_1>" in vtt and "<v SPEAKER_2>" in vtt
+
+
+def test_whole_pipeline_ends_with_a_summary_and_a_completed_job(nats_server, tmp_path):
+    pytest.importorskip("litellm")
+    env = {
+        "AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10],
+        "AODIO_TRANSCRIBE_MODEL": "tiny.en",
+        "AODIO_SUMMARIZE_MODEL": "local/smollm2-135m",  # plumbing; test_summarize covers the default Qwen
+    }
+    with LocalStack(
+        tmp_path / "stack", api_port=0, nats_url=nats_server.url, extra_env=env, replicas={"transcribe": 1}
+    ) as stack:
+        assert stack.llm is not None and stack.llm.running
+        with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+            job_id = submit(client, CONVERSATIONS / "two_voices.mp3")
+            deadline = time.monotonic() + 400
+            while (job := client.get(f"/v1/jobs/{job_id}").json())["status"] != "completed":
+                assert job["status"] != "failed", job["error"]
+                assert time.monotonic() < deadline, job
+                time.sleep(0.5)
+            summary = client.get(f"/v1/jobs/{job_id}/outputs/summary_json").json()
+            markdown = client.get(f"/v1/jobs/{job_id}/outputs/summary_md").text
+    assert summary["method"] in ("llm", "extractive") and summary["language"] == "en"
+    assert markdown.startswith("#") and job["stages"]["summarize"]["status"] == "done"
