@@ -36,10 +36,12 @@ up: setup
 
 ## test: the default suite (what CI runs)
 test: setup
+	@scripts/system-deps.sh --browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## test-all: also the slow tests (long audio, real models)
 test-all: setup
+	@scripts/system-deps.sh --browser
 	$(BIN)/pytest -q -m "" $(PYTEST_ARGS)
 
 ## bench: generate the 4 h 15 recording (once) and measure every built stage; prints JSON

@@ -9,6 +9,12 @@ import msgspec
 LanguageCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639-1 code")]
 SpeakerCount = Annotated[int, msgspec.Meta(ge=1, le=32)]
 ChunkSeconds = Annotated[float, msgspec.Meta(ge=30, le=3600)]
+WebhookUrl = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^https?://[^\s]+$", max_length=2048, description="called on completion and failure"
+    ),
+]
 
 SummaryMethod = Literal["llm", "extractive", "none"]
 
@@ -27,6 +33,7 @@ class JobOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     summary_method: SummaryMethod = "llm"
     summary_model: str | None = None
     chunk_seconds: ChunkSeconds | None = None
+    webhook_url: WebhookUrl | None = None
 
     def __post_init__(self) -> None:
         low, high = self.min_speakers, self.max_speakers

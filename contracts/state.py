@@ -8,7 +8,7 @@ import msgspec
 
 from contracts.options import JobOptions
 
-JobStatus = Literal["queued", "running", "completed", "failed"]
+JobStatus = Literal["uploading", "queued", "running", "completed", "failed"]
 StageStatus = Literal["pending", "running", "done", "failed", "skipped", "not_built"]
 
 
@@ -57,7 +57,9 @@ class JobState(msgspec.Struct, kw_only=True):
     outputs: dict[str, str] = msgspec.field(default_factory=dict)
     error: str | None = None
     failed_stage: str | None = None
-    owner: str | None = None
+    owner: str | None = None  # the name of the API key that submitted the job
+    speaker_names: dict[str, str] = msgspec.field(default_factory=dict)  # "SPEAKER_1" -> "Alice"
+    upload_id: str | None = None  # a presigned multipart upload in progress (status "uploading")
     assembly: AssemblyState = msgspec.field(default_factory=AssemblyState)
 
     def stage(self, name: str) -> StageState:

@@ -32,6 +32,7 @@ STAGE_INPUTS: dict[str, list[type[ev.Event]]] = {
     "transcribe": [ev.ChunkPlanned],
     "assemble": [ev.DiarizationCompleted, ev.ChunkTranscribed],
     "summarize": [ev.TranscriptAssembled],
+    "notify": [ev.SummaryCompleted, ev.JobFailed],  # webhooks: observes the end of every job
 }
 
 _NAMESPACE = re.compile(r"^[a-z0-9_]{0,32}$")

@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 class Failures:
     """Records permanent failures of one stage. Idempotent: replicas may record the same one twice."""
 
-    def __init__(self, js: JetStreamContext, jobs: JobStore, topology: Topology, stage: str) -> None:
+    def __init__(
+        self, js: JetStreamContext, jobs: JobStore, topology: Topology, stage: str, observer: bool = False
+    ) -> None:
         self._js, self._jobs, self._topology, self.stage = js, jobs, topology, stage
+        self._observer = observer  # an observer's failure is its own: the job keeps its status
 
     async def fail_job(self, event: PipelineEvent, reason: str, attempts: int) -> None:
         log.error(
@@ -31,9 +34,12 @@ class Failures:
         )
         try:
             await self._jobs.update(
-                event.job_id, lambda s: mark_failed(s, self.stage, event.generation, reason, attempts)
+                event.job_id,
+                lambda s: mark_failed(s, self.stage, event.generation, reason, attempts, self._observer),
             )
         except JobNotFound:
+            return
+        if self._observer:
             return
         failed = JobFailed(
             job_id=event.job_id,

@@ -22,6 +22,10 @@ class JobNotFound(LookupError):
     """No job with that id."""
 
 
+class JobDeleted(JobNotFound):
+    """The job existed and was deleted (its key carries a delete or purge marker)."""
+
+
 class JobStore:
     """The jobs bucket. Every write is a compare-and-set, so concurrent stages never lose an update."""
 
@@ -36,6 +40,13 @@ class JobStore:
         """The job's current state; raises JobNotFound."""
         state, _ = await self._get(job_id)
         return state
+
+    async def find(self, job_id: str) -> JobState | None:
+        """The job's current state, or None when there is no such job (or it was deleted)."""
+        try:
+            return await self.get(job_id)
+        except JobNotFound:
+            return None
 
     async def create(self, state: JobState) -> None:
         """Store a new job; fails if the id exists."""
@@ -72,11 +83,15 @@ class JobStore:
         await self._kv.purge(job_id)
 
     async def watch(self, job_id: str) -> AsyncIterator[JobState]:
-        """Every new state of one job, starting with the current one."""
+        """Every new state of one job, starting with the current one; ends when the job is deleted."""
         watcher = await self._kv.watch(job_id)
         try:
             async for entry in watcher:
-                if entry is not None and entry.value:
+                if entry is None:
+                    continue
+                if entry.operation in ("DEL", "PURGE"):
+                    return
+                if entry.value:
                     yield decode_state(entry.value)
         finally:
             await watcher.stop()
@@ -85,6 +100,8 @@ class JobStore:
         try:
             entry = await self._kv.get(job_id)
         except KeyNotFoundError as exc:
+            if getattr(exc, "op", None):  # a delete or purge marker: the job was deleted
+                raise JobDeleted(job_id) from exc
             raise JobNotFound(job_id) from exc
         if entry.value is None or entry.revision is None:
             raise JobNotFound(job_id)

@@ -39,10 +39,14 @@ def mark_done(
     return None
 
 
-def mark_failed(state: JobState, stage_name: str, generation: int, reason: str, attempts: int) -> bool | None:
+def mark_failed(
+    state: JobState, stage_name: str, generation: int, reason: str, attempts: int, stage_only: bool = False
+) -> bool | None:
+    """The stage failed for good; so does the job, unless only the stage's own record changes."""
     if state.generation != generation:
         return False
-    state.status, state.error, state.failed_stage = "failed", reason, stage_name
+    if not stage_only:
+        state.status, state.error, state.failed_stage = "failed", reason, stage_name
     stage = state.stage(stage_name)
     stage.status, stage.error, stage.attempts = "failed", reason, attempts
     stage.finished_at = time.time()

@@ -13,13 +13,14 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from contracts import keys
 from contracts.events import Event, PipelineEvent, StageProgress, decode_event, encode
 from contracts.state import JobState
 from contracts.subjects import message_id
 from runtime.advisories import watch_max_deliveries
 from runtime.errors import is_permanent, reason_of
 from runtime.failures import Failures
-from runtime.jobs import JobNotFound, JobStore
+from runtime.jobs import JobDeleted, JobNotFound, JobStore
 from runtime.progress import ProgressReporter
 from runtime.settings import NatsSettings
 from runtime.stage import Handler, Outcome, StageContext
@@ -58,7 +59,9 @@ class Worker:
         self._storage, self._jobs, self._scratch = storage, jobs, scratch_dir
         self._concurrency, self._fetch_timeout_s = concurrency, fetch_timeout_s
         self._stopping = asyncio.Event()
-        self._failures = Failures(self._js, jobs, self._topology, self.stage)
+        # An observer (webhooks) also sees failed jobs, and its own failure never fails the job.
+        self._observer = bool(getattr(handler, "observer", False))
+        self._failures = Failures(self._js, jobs, self._topology, self.stage, observer=self._observer)
 
     def stop(self) -> None:
         """Stop fetching; messages in flight finish (bounded by drain_timeout_s)."""
@@ -101,13 +104,25 @@ class Worker:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._give_up(msg, None, f"malformed event: {exc}", attempt)
             return
+        try:
+            await self._process_event(msg, event, attempt)
+        except JobDeleted:
+            # Deleted while queued or while this stage ran: drop the message, and what it wrote.
+            log.info("job %s was deleted; dropping its %s message", event.job_id, self.stage)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self._storage.delete_prefix, keys.job_prefix(event.job_id))
+            await msg.ack_sync()
+
+    async def _process_event(self, msg: Msg, event: PipelineEvent, attempt: int) -> None:
         job_log = logging.LoggerAdapter(log, {"job_id": event.job_id, "stage": self.stage})
         try:
             job = await self._jobs.get(event.job_id)
+        except JobDeleted:
+            raise
         except JobNotFound:
             await self._give_up(msg, event, f"unknown job {event.job_id}", attempt, fail_job=False)
             return
-        if event.generation < job.generation or job.status == "failed":
+        if event.generation < job.generation or (job.status == "failed" and not self._observer):
             job_log.info("skipping %s: job is failed or superseded", msg.subject)
             await msg.ack_sync()
             return

@@ -14,6 +14,7 @@ SERVICE_MODULES: dict[str, str] = {
     "transcribe": "services.transcribe.main",
     "assemble": "services.assemble.main",
     "summarize": "services.summarize.main",
+    "notify": "services.notify.main",  # webhooks: observes the pipeline, not a step of it
 }
 
 BUILT_STAGES: tuple[str, ...] = tuple(s for s in PIPELINE if s in SERVICE_MODULES)

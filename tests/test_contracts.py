@@ -41,7 +41,7 @@ def test_every_event_round_trips_and_has_a_subject():
     assert type(event) in EVENT_SUBJECTS
     assert Topology().subject_for(event) == "aodio.v1.chunk.planned"
     assert Topology("acme").subject_for(event) == "acme.aodio.v1.chunk.planned"
-    assert set(STAGE_INPUTS) == {"transcode", "diarize", "transcribe", "assemble", "summarize"}
+    assert set(STAGE_INPUTS) == {"transcode", "diarize", "transcribe", "assemble", "summarize", "notify"}
 
 
 def test_old_payload_without_new_fields_still_decodes():

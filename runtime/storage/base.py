@@ -14,10 +14,11 @@ Errors::
 from __future__ import annotations
 
 import abc
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 IO_CHUNK = 8 * 1024 * 1024  # large sequential I/O: a Railway volume gives 3,000 IOPS
 
@@ -38,6 +39,22 @@ class StorageFull(StorageError):
     """No space left for the object."""
 
 
+class _Limited(io.RawIOBase):
+    """At most `length` bytes of a stream."""
+
+    def __init__(self, stream: BinaryIO, length: int) -> None:
+        self._stream, self._left = stream, length
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._stream.read(size) if size > 0 else b""
+        self._left -= len(data)
+        return data
+
+
 class Storage(abc.ABC):
     """Object storage for artifacts: streamed in and out, atomic writes, never whole in memory."""
 
@@ -53,6 +70,16 @@ class Storage(abc.ABC):
     @contextmanager
     def reader(self, key: str) -> Iterator[BinaryIO]:
         """A readable binary stream of the object; raises ObjectNotFound."""
+
+    @contextmanager
+    def range_reader(self, key: str, start: int, length: int) -> Iterator[BinaryIO]:
+        """A stream of `length` bytes of the object from byte `start` (HTTP Range requests).
+
+        This default seeks the whole-object stream; backends that can ask for a range override it.
+        """
+        with self.reader(key) as stream:
+            stream.seek(start)
+            yield cast(BinaryIO, _Limited(stream, length))
 
     @abc.abstractmethod
     def put_file(self, key: str, path: Path) -> int:

@@ -159,6 +159,19 @@ class S3Storage(Storage):
             response.close()
             response.release_conn()
 
+    @contextmanager
+    def range_reader(self, key: str, start: int, length: int) -> Iterator[BinaryIO]:
+        """Stream a byte range of the object (an S3 ranged GET)."""
+        name = self._name(key)
+        with self._errors("download", key):
+            response = self._client.get_object(self.bucket, name, offset=start, length=length)
+        try:
+            with self._errors("download", key):
+                yield cast(BinaryIO, response)
+        finally:
+            response.close()
+            response.release_conn()
+
     def put_file(self, key: str, path: Path) -> int:
         """Upload a local file (multipart for large ones); returns its size."""
         self._upload(key, self._name(key), path)

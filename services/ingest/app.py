@@ -12,9 +12,17 @@ from runtime.bus import connect, provision
 from runtime.jobs import JobStore
 from runtime.settings import NatsSettings, StorageSettings
 from runtime.storage import open_storage
+from services.ingest.auth import KeyRing
 from services.ingest.config import IngestSettings
 from services.ingest.deps import Services
-from services.ingest.routes import health, jobs, partial
+from services.ingest.routes import events, health, jobs, metrics, partial, results, uploads, web
+
+DESCRIPTION = """Long recordings in, speaker-attributed transcript and summary out.
+
+Submit a recording (`POST /v1/jobs`, `POST /v1/jobs/from-url`, or `POST /v1/uploads` for a presigned
+upload straight to S3), follow it live (`GET /v1/jobs/{id}/events`), then read the transcript and the
+summary in every format. With API keys configured, send `Authorization: Bearer <key>`.
+"""
 
 
 def create_app(
@@ -37,8 +45,11 @@ def create_app(
         finally:
             await nc.drain()
 
-    app = FastAPI(title="Aodio", version="0.1.0", lifespan=lifespan)
-    app.include_router(health.router)
-    app.include_router(jobs.router)
-    app.include_router(partial.router)
+    app = FastAPI(title="Aodio", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.keyring = KeyRing.from_settings(settings)
+    app.state.metrics = metrics.Metrics()
+    app.middleware("http")(app.state.metrics.middleware)
+    for module in (health, metrics, jobs, uploads, events, results, partial, web):
+        app.include_router(module.router)
+    app.mount("/web", web.static, name="web")
     return app

@@ -26,7 +26,7 @@ from services.summarize.extractive import summarize_extractive
 from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, summarize_map_reduce
 from services.summarize.local import LocalModels
 from services.summarize.salient import summarize_salient
-from services.summarize.summary import Summary, to_json, to_markdown
+from services.summarize.summary import Summary, rename_speakers, to_json, to_markdown
 
 STAGE = "summarize"
 log = logging.getLogger(__name__)
@@ -42,13 +42,24 @@ class SummarizeHandler:
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
         if not isinstance(event, TranscriptAssembled):
             raise PermanentError(f"summarize expects transcript.assembled, got {type(event).__name__}")
-        transcript = await asyncio.to_thread(_read_transcript, ctx.storage, event.transcript_key)
+        # A rename before the summary keeps the labelled transcript aside: summarise that one.
+        labelled_key = keys.transcript_key(event.job_id, "labels.json")
+        labelled = await asyncio.to_thread(ctx.storage.exists, labelled_key)
+        transcript_key = labelled_key if labelled else event.transcript_key
+        transcript = await asyncio.to_thread(_read_transcript, ctx.storage, transcript_key)
         ctx.progress(0.0, 1.0, "summary", f"{len(transcript.segments)} segments")
         summary = await self.summarize(transcript, event.options.summary_method, event.options.summary_model)
         ctx.log.info(
             "summary by %s (%s)%s", summary.method, summary.model, f": {summary.note}" if summary.note else ""
         )
         json_key, md_key = keys.summary_key(event.job_id, "json"), keys.summary_key(event.job_id, "md")
+        names = ctx.job.speaker_names
+        if names:  # the user named speakers already: keep the labelled summary aside, write the named one
+            labelled_json = keys.summary_key(event.job_id, "labels.json")
+            await asyncio.to_thread(
+                ctx.storage.put_bytes, labelled_json, to_json(summary), "application/json"
+            )
+            summary = rename_speakers(summary, names)
         await asyncio.to_thread(_write, ctx.storage, summary, json_key, md_key)
         done = SummaryCompleted(
             job_id=event.job_id,

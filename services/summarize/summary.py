@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
 import msgspec
 
@@ -143,3 +144,23 @@ def _action_line(item: ActionItem, words: dict[str, str]) -> str:
     ]
     extra = "; ".join(d for d in details if d)
     return f"- [ ] {_at(item.at_s)}{item.text}" + (f" ({extra})" if extra else "")
+
+
+def rename_speakers(summary: Summary, mapping: dict[str, str]) -> Summary:
+    """The summary with speaker labels replaced wherever they appear (owners, notes, any text)."""
+    if not mapping:
+        return summary
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(label) for label in sorted(mapping, key=len, reverse=True)) + r")\b"
+    )
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(lambda m: mapping[m.group(1)], value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    return msgspec.convert(walk(msgspec.to_builtins(summary)), Summary)

@@ -1,53 +1,50 @@
-"""Jobs: submit a recording, read a job's state, download what its stages produced."""
+"""Jobs: submit a recording, list jobs, read one job's state, delete a job and everything it made."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
-import time
-from collections.abc import Iterator
+from typing import Any
 
 import msgspec
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
 
 from contracts import keys
-from contracts.events import JobSubmitted, encode
-from contracts.options import JobOptions, parse_options
-from contracts.state import JobState, StageState, encode_state
-from contracts.subjects import message_id
-from runtime.jobs import JobNotFound
-from runtime.storage.base import IO_CHUNK, ObjectNotFound, Storage
+from contracts.state import JobState, encode_state
+from runtime.storage.direct import DirectUploads
+from runtime.storage.s3 import S3Storage
+from services.ingest.access import load_job, visible_to
+from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
+from services.ingest.submit import JSON, discard, new_job_id, options_from, queue_job
 from services.ingest.upload import UploadError, receive_upload
+from services.registry import BUILT_STAGES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-JSON = "application/json"
 
-
-def new_job_id() -> str:
-    """Sortable by submission time, unguessable: 20261125-093000-1f2e3d4c."""
-    return time.strftime("%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(4)
-
-
-def _options_from_fields(fields: dict[str, str]) -> JobOptions:
+def _options_from_fields(fields: dict[str, str]) -> Any:
     raw = fields.get("options", "").strip() or "{}"
-    extra = {name: fields[name] for name in ("language", "speakers") if fields.get(name, "").strip()}
     try:
         merged = msgspec.json.decode(raw.encode())
-        if not isinstance(merged, dict):
-            raise ValueError("options must be a JSON object")
-        if "speakers" in extra:
-            extra["speakers"] = int(extra["speakers"])  # type: ignore[assignment]
-        return parse_options(msgspec.json.encode({**merged, **extra}))
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-        raise HTTPException(422, f"bad options: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise HTTPException(422, f"bad options: not JSON ({exc})") from exc
+    if isinstance(merged, dict):
+        if fields.get("language", "").strip():
+            merged["language"] = fields["language"].strip()
+        if fields.get("speakers", "").strip():
+            try:
+                merged["speakers"] = int(fields["speakers"])
+            except ValueError as exc:
+                raise HTTPException(
+                    422, f"bad options: speakers={fields['speakers']!r} is not a number"
+                ) from exc
+    return options_from(merged)
 
 
 @router.post("", status_code=202)
-async def submit_job(request: Request, services: ServicesDep) -> Response:
+async def submit_job(request: Request, services: ServicesDep, caller: Caller) -> Response:
     """Stream a multipart upload (field 'file', optional 'options' JSON) into storage and queue the job."""
     limit = services.settings.max_upload_bytes
     declared = request.headers.get("content-length")
@@ -63,10 +60,10 @@ async def submit_job(request: Request, services: ServicesDep) -> Response:
             limit,
         )
     except UploadError as exc:
-        await asyncio.to_thread(services.storage.delete_prefix, keys.job_prefix(job_id))
+        await discard(services, job_id)
         raise HTTPException(exc.status, exc.reason) from exc
     except BaseException:  # client went away mid-upload: keep nothing of it
-        await asyncio.to_thread(services.storage.delete_prefix, keys.job_prefix(job_id))
+        await discard(services, job_id)
         raise
     assert upload.file_key is not None and upload.original_name is not None
     try:
@@ -74,87 +71,87 @@ async def submit_job(request: Request, services: ServicesDep) -> Response:
             raise HTTPException(400, "upload is empty: 0 bytes")
         options = _options_from_fields(upload.fields)
     except HTTPException:
-        await asyncio.to_thread(services.storage.delete_prefix, keys.job_prefix(job_id))
+        await discard(services, job_id)
         raise
-    now = time.time()
-    state = JobState(
-        job_id=job_id,
-        created_at=now,
-        original_name=upload.original_name,
-        size_bytes=upload.size_bytes,
-        options=options,
-        stages={"ingest": StageState(status="done", started_at=now, finished_at=now, done=1, total=1)},
-        outputs={"source": upload.file_key},
-    )
-    await services.jobs.create(state)
-    event = JobSubmitted(
+    return await queue_job(
+        services,
         job_id=job_id,
         source_key=upload.file_key,
         original_name=upload.original_name,
         size_bytes=upload.size_bytes,
         options=options,
+        owner=caller,
     )
-    js = services.nc.jetstream()
-    try:
-        await js.publish(
-            services.topology.subject_for(event),
-            encode(event),
-            headers={"Nats-Msg-Id": message_id(event)},
-        )
-    except Exception as exc:  # the upload is stored; say so, and let the user retry
-        reason = f"could not queue the job (NATS: {exc or type(exc).__name__}); upload again"
 
-        def failed(job: JobState) -> None:
-            job.status, job.error, job.failed_stage = "failed", reason, "ingest"
 
-        with contextlib.suppress(Exception):
-            await services.jobs.update(job_id, failed)
-        raise HTTPException(503, reason) from exc
-    body = {
-        "job_id": job_id,
-        "status": "queued",
-        "size_bytes": upload.size_bytes,
-        "status_url": f"/v1/jobs/{job_id}",
+def _progress(state: JobState) -> tuple[float, str | None]:
+    """Overall progress over the pipeline's stages (0..1) and the stage running now."""
+    if state.status == "completed":
+        return 1.0, None
+    fractions = [state.stages[s].fraction if s in state.stages else 0.0 for s in BUILT_STAGES]
+    running = next(
+        (s for s in BUILT_STAGES if s in state.stages and state.stages[s].status == "running"), None
+    )
+    return sum(fractions) / len(fractions), running
+
+
+def job_summary(state: JobState) -> dict[str, Any]:
+    progress, running = _progress(state)
+    return {
+        "job_id": state.job_id,
+        "status": state.status,
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
+        "original_name": state.original_name,
+        "size_bytes": state.size_bytes,
+        "duration_s": state.duration_s,
+        "language": state.language,
+        "progress": round(progress, 4),
+        "stage": running,
+        "failed_stage": state.failed_stage,
+        "error": state.error,
     }
-    return Response(msgspec.json.encode(body), status_code=202, media_type=JSON)
 
 
-async def _job(services: ServicesDep, job_id: str) -> JobState:
-    if not keys.is_valid_job_id(job_id):
-        raise HTTPException(404, f"unknown job: {job_id!r} is not a job id")
-    try:
-        return await services.jobs.get(job_id)
-    except JobNotFound as exc:
-        raise HTTPException(404, f"unknown job {job_id}") from exc
+@router.get("")
+async def list_jobs(
+    services: ServicesDep,
+    caller: Caller,
+    limit: int = Query(20, ge=1, le=200),
+    before: str | None = Query(None, description="the last job id of the previous page"),
+) -> Response:
+    """Jobs, newest first (ids sort by submission time), a page at a time."""
+    ids = sorted((k for k in await services.jobs.keys() if keys.is_valid_job_id(k)), reverse=True)
+    if before is not None:
+        ids = [k for k in ids if k < before]
+    page: list[dict[str, Any]] = []
+    position = 0
+    while position < len(ids) and len(page) < limit:
+        batch = ids[position : position + limit]
+        position += len(batch)
+        for state in await asyncio.gather(*(services.jobs.find(k) for k in batch)):
+            if state is not None and visible_to(state, caller) and len(page) < limit:
+                page.append(job_summary(state))
+    more = len(page) == limit and ids[-1] < page[-1]["job_id"]
+    next_before = page[-1]["job_id"] if more else None
+    return Response(msgspec.json.encode({"jobs": page, "next_before": next_before}), media_type=JSON)
 
 
 @router.get("/{job_id}")
-async def get_job(job_id: str, services: ServicesDep) -> Response:
+async def get_job(job_id: str, services: ServicesDep, caller: Caller) -> Response:
     """The job's state: status, every stage's progress and timings, errors, outputs."""
-    return Response(encode_state(await _job(services, job_id)), media_type=JSON)
+    return Response(encode_state(await load_job(services, job_id, caller)), media_type=JSON)
 
 
-@router.get("/{job_id}/outputs/{name}")
-async def get_output(job_id: str, name: str, services: ServicesDep) -> StreamingResponse:
-    """Stream one output the job's stages recorded (its names are listed in the job's `outputs`)."""
-    state = await _job(services, job_id)
-    key = state.outputs.get(name)
-    if key is None:
-        known = ", ".join(sorted(state.outputs)) or "none yet"
-        raise HTTPException(404, f"job {job_id} has no output {name!r} (has: {known})")
-    try:
-        size = await asyncio.to_thread(services.storage.size, key)
-    except ObjectNotFound as exc:
-        raise HTTPException(410, f"output {name!r} of job {job_id} is gone from storage") from exc
-    filename = key.rsplit("/", 1)[-1]
-    headers = {
-        "content-length": str(size),
-        "content-disposition": f'attachment; filename="{filename}"',
-    }
-    return StreamingResponse(_stream(services.storage, key), headers=headers)
-
-
-def _stream(storage: Storage, key: str) -> Iterator[bytes]:
-    with storage.reader(key) as source:
-        while chunk := source.read(IO_CHUNK):
-            yield chunk
+@router.delete("/{job_id}", status_code=204)
+async def delete_job(job_id: str, services: ServicesDep, caller: Caller) -> Response:
+    """Delete the job and all its artifacts; stages still working on it drop their work."""
+    state = await load_job(services, job_id, caller)
+    if state.status == "uploading" and state.upload_id and isinstance(services.storage, S3Storage):
+        with contextlib.suppress(Exception):  # parts left behind would otherwise cost storage
+            await asyncio.to_thread(
+                DirectUploads(services.storage).abort, state.outputs["source"], state.upload_id
+            )
+    await services.jobs.delete(job_id)
+    await asyncio.to_thread(services.storage.delete_prefix, keys.job_prefix(job_id))
+    return Response(status_code=204)

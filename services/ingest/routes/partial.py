@@ -13,8 +13,10 @@ from fastapi.responses import Response
 from contracts import keys
 from runtime.storage.base import ObjectNotFound, Storage
 from services.assemble.transcript import join_words, merge_chunks
+from services.ingest.access import load_job
+from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
-from services.ingest.routes.jobs import JSON, _job
+from services.ingest.submit import JSON
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -30,9 +32,9 @@ def _read_chunks(storage: Storage, job_id: str, indices: list[int]) -> list[dict
 
 
 @router.get("/{job_id}/partial-transcript")
-async def partial_transcript(job_id: str, services: ServicesDep) -> Response:
+async def partial_transcript(job_id: str, services: ServicesDep, caller: Caller) -> Response:
     """Words of the chunks transcribed so far (no speakers yet), with times in the recording."""
-    state = await _job(services, job_id)
+    state = await load_job(services, job_id, caller)
     chunks = await asyncio.to_thread(_read_chunks, services.storage, job_id, sorted(state.chunks_done))
     words = merge_chunks(chunks)
     body = {

@@ -1,0 +1,74 @@
+"""Prometheus metrics: HTTP requests by route, and jobs by status read from the jobs bucket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter as Tally
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from services.ingest.deps import ServicesDep
+from services.registry import BUILT_STAGES
+
+router = APIRouter(include_in_schema=False)
+
+
+class Metrics:
+    """One registry per app, so several apps in one process (tests) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "aodio_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "aodio_http_request_seconds", "Time to the response's start", ["route"], registry=self.registry
+        )
+        self.jobs = Gauge("aodio_jobs", "Jobs by status", ["status"], registry=self.registry)
+        self.running = Gauge(
+            "aodio_stage_jobs_running", "Jobs a stage is working on", ["stage"], registry=self.registry
+        )
+
+    async def middleware(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            self.requests.labels(request.method, route, str(status)).inc()
+            self.latency.labels(route).observe(time.perf_counter() - started)
+
+
+@router.get("/metrics")
+async def metrics(request: Request, services: ServicesDep) -> Response:
+    """Prometheus text format; job counts are read from the jobs bucket at each scrape."""
+    collected: Metrics = request.app.state.metrics
+    states = await asyncio.gather(*(services.jobs.find(k) for k in await services.jobs.keys()))
+    by_status = Tally(s.status for s in states if s is not None)
+    for status in ("uploading", "queued", "running", "completed", "failed"):
+        collected.jobs.labels(status).set(by_status[status])
+    running = Tally(
+        name for s in states if s is not None for name, st in s.stages.items() if st.status == "running"
+    )
+    for stage in BUILT_STAGES:
+        collected.running.labels(stage).set(running[stage])
+    return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE_LATEST)

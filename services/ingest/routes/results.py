@@ -1,0 +1,182 @@
+"""Results: the transcript and summary in every format, the audio for the player, speaker names."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator, Mapping
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from contracts import keys
+from contracts.state import JobState
+from runtime.storage.base import IO_CHUNK, ObjectNotFound, Storage
+from services.ingest import exports
+from services.ingest.access import load_job
+from services.ingest.auth import Caller
+from services.ingest.deps import ServicesDep
+from services.ingest.submit import JSON
+
+router = APIRouter(prefix="/v1/jobs", tags=["results"])
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+MAX_NAME_CHARS = 80
+
+
+def _format(fmt: str, known: Mapping[str, object], what: str) -> str:
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in known:
+        raise HTTPException(400, f"unknown {what} format {fmt!r}: use one of {', '.join(known)}")
+    return fmt
+
+
+def _not_ready(state: JobState, what: str) -> HTTPException:
+    if state.status == "failed":
+        return HTTPException(409, f"job {state.job_id} failed in {state.failed_stage}: {state.error}")
+    return HTTPException(409, f"the {what} of job {state.job_id} is not ready yet (job is {state.status})")
+
+
+def _file_name(state: JobState, suffix: str) -> str:
+    stem = keys.safe_file_name(state.original_name, default=state.job_id).rsplit(".", 1)[0] or state.job_id
+    return f"{stem}.{suffix}"
+
+
+def _reply(body: bytes, media_type: str, download: bool, filename: str) -> Response:
+    headers = {"content-disposition": f'attachment; filename="{filename}"'} if download else {}
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@router.get("/{job_id}/transcript")
+async def transcript(
+    job_id: str,
+    services: ServicesDep,
+    caller: Caller,
+    format: str = Query("json", description="json, srt, vtt, txt or md"),
+    download: bool = False,
+) -> Response:
+    """The transcript with speakers (and their names) in one of the export formats."""
+    fmt = _format(format, exports.TRANSCRIPT_FORMATS, "transcript")
+    state = await load_job(services, job_id, caller)
+    try:
+        t = await asyncio.to_thread(exports.transcript, services.storage, job_id, state.speaker_names)
+    except ObjectNotFound as exc:
+        raise _not_ready(state, "transcript") from exc
+    body = await asyncio.to_thread(exports.render_transcript, t, fmt)
+    return _reply(body, exports.TRANSCRIPT_FORMATS[fmt][0], download, _file_name(state, fmt))
+
+
+@router.get("/{job_id}/summary")
+async def summary(
+    job_id: str,
+    services: ServicesDep,
+    caller: Caller,
+    format: str = Query("json", description="json or md"),
+    download: bool = False,
+) -> Response:
+    """The summary (decisions, action items, chapters...) as JSON or Markdown."""
+    fmt = _format(format, exports.SUMMARY_FORMATS, "summary")
+    state = await load_job(services, job_id, caller)
+    try:
+        s = await asyncio.to_thread(exports.summary, services.storage, job_id, state.speaker_names)
+    except ObjectNotFound as exc:
+        raise _not_ready(state, "summary") from exc
+    body = exports.render_summary(s, fmt)
+    return _reply(body, exports.SUMMARY_FORMATS[fmt][0], download, _file_name(state, f"summary.{fmt}"))
+
+
+@router.put("/{job_id}/speakers")
+async def rename_speakers(
+    job_id: str,
+    services: ServicesDep,
+    caller: Caller,
+    names: Annotated[dict[str, str], Body(examples=[{"SPEAKER_1": "Alice", "SPEAKER_2": "Bob"}])],
+) -> Response:
+    """Name the speakers (the whole map); every export, stored ones included, is rewritten."""
+    state = await load_job(services, job_id, caller)
+    try:
+        labels = await asyncio.to_thread(exports.speaker_labels, services.storage, job_id)
+    except ObjectNotFound as exc:
+        raise _not_ready(state, "transcript") from exc
+    cleaned = {}
+    for label, name in names.items():
+        if label not in labels:
+            raise HTTPException(
+                422, f"no speaker {label!r} in this transcript (it has: {', '.join(labels) or 'none'})"
+            )
+        name = " ".join(name.split())
+        if not name or not name.isprintable() or len(name) > MAX_NAME_CHARS:
+            raise HTTPException(422, f"name for {label} must be 1-{MAX_NAME_CHARS} printable characters")
+        if name != label:
+            cleaned[label] = name
+    if len(set(cleaned.values())) < len(cleaned):
+        raise HTTPException(422, "two speakers cannot have the same name")
+
+    def named(job: JobState) -> None:
+        job.speaker_names = dict(cleaned)
+
+    await services.jobs.update(job_id, named)
+    await asyncio.to_thread(exports.rewrite_exports, services.storage, job_id, cleaned)
+    return Response(msgspec.json.encode({"speaker_names": cleaned}), media_type=JSON)
+
+
+@router.get("/{job_id}/audio")
+async def audio(job_id: str, request: Request, services: ServicesDep, caller: Caller) -> Response:
+    """The normalized recording (16 kHz mono FLAC) for the player; supports Range requests."""
+    state = await load_job(services, job_id, caller)
+    key = state.outputs.get("normalized_audio", keys.normalized_audio_key(job_id))
+    try:
+        size = await asyncio.to_thread(services.storage.size, key)
+    except ObjectNotFound as exc:
+        raise _not_ready(state, "audio") from exc
+    headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600"}
+    wanted = request.headers.get("range")
+    if not wanted:
+        headers["content-length"] = str(size)
+        return StreamingResponse(_stream(services.storage, key), media_type="audio/flac", headers=headers)
+    match = _RANGE.match(wanted.strip())
+    start_text, end_text = match.groups() if match else ("", "")
+    if not match or (not start_text and not end_text):
+        raise HTTPException(416, f"unsupported range {wanted!r}", {"content-range": f"bytes */{size}"})
+    if start_text:
+        start, end = int(start_text), min(int(end_text) if end_text else size - 1, size - 1)
+    else:  # the last N bytes
+        start, end = max(0, size - int(end_text)), size - 1
+    if start >= size or start > end:
+        raise HTTPException(
+            416, f"range {wanted!r} is outside the {size} bytes", {"content-range": f"bytes */{size}"}
+        )
+    headers |= {"content-range": f"bytes {start}-{end}/{size}", "content-length": str(end - start + 1)}
+    body = _stream_range(services.storage, key, start, end - start + 1)
+    return StreamingResponse(body, status_code=206, media_type="audio/flac", headers=headers)
+
+
+@router.get("/{job_id}/outputs/{name}")
+async def get_output(job_id: str, name: str, services: ServicesDep, caller: Caller) -> StreamingResponse:
+    """Stream one stored artifact by name (the job's `outputs` lists them)."""
+    state = await load_job(services, job_id, caller)
+    key = state.outputs.get(name)
+    if key is None:
+        known = ", ".join(sorted(state.outputs)) or "none yet"
+        raise HTTPException(404, f"job {job_id} has no output {name!r} (has: {known})")
+    try:
+        size = await asyncio.to_thread(services.storage.size, key)
+    except ObjectNotFound as exc:
+        raise HTTPException(410, f"output {name!r} of job {job_id} is gone from storage") from exc
+    filename = key.rsplit("/", 1)[-1]
+    headers = {"content-length": str(size), "content-disposition": f'attachment; filename="{filename}"'}
+    return StreamingResponse(_stream(services.storage, key), headers=headers)
+
+
+def _stream(storage: Storage, key: str) -> Iterator[bytes]:
+    with storage.reader(key) as source:
+        while chunk := source.read(IO_CHUNK):
+            yield chunk
+
+
+def _stream_range(storage: Storage, key: str, start: int, length: int) -> Iterator[bytes]:
+    with storage.range_reader(key, start, length) as source:
+        while chunk := source.read(IO_CHUNK):
+            yield chunk
