@@ -1,17 +1,75 @@
-"""A small client of the Aodio HTTP API, used by the CLI against the embedded stack or a remote one."""
+"""A small client of the Aodio HTTP API (services/ingest), used by every CLI command.
+
+Errors, each with a message a user can act on:
+
+    ApiError (a CliError)
+     ├── ApiUnreachable    nothing answers at the URL
+     ├── Unauthorized      401: no key, or a wrong one
+     ├── NotFound          404: unknown job (or another key's)
+     ├── RouteMissing      404/405 from the framework: this server predates the route
+     ├── NotReady          409: the result does not exist yet
+     └── NotSupported      501: e.g. presigned uploads on directory storage
+"""
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
 
+from cli.errors import CliError
+from cli.sse import ServerEvent, SseDecoder
 
-class ApiError(Exception):
+__all__ = [
+    "AodioClient",
+    "ApiError",
+    "ApiUnreachable",
+    "NotFound",
+    "NotReady",
+    "NotSupported",
+    "RouteMissing",
+    "Unauthorized",
+]
+
+# The framework's own answers for a path or method it has no route for (FastAPI/Starlette).
+_FRAMEWORK_DETAILS = {"Not Found", "Method Not Allowed"}
+_IO_CHUNK = 1024 * 1024
+
+
+class ApiError(CliError):
     """The API answered with an error, or could not be reached; the message says which and why."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApiUnreachable(ApiError):
+    """Nothing answers at the API's URL."""
+
+
+class Unauthorized(ApiError):
+    """401: the API wants a key, or refused the one given."""
+
+
+class NotFound(ApiError):
+    """404: no such job (for this key)."""
+
+
+class RouteMissing(ApiError):
+    """The server has no such route: an older API than this CLI."""
+
+
+class NotReady(ApiError):
+    """409: the job has not produced that result yet."""
+
+
+class NotSupported(ApiError):
+    """501: the deployment does not offer this (e.g. presigned uploads without S3)."""
 
 
 class _CountingReader:
@@ -26,32 +84,69 @@ class _CountingReader:
         return data
 
     def __iter__(self) -> Iterator[bytes]:
-        while data := self.read(1024 * 1024):
+        while data := self.read(_IO_CHUNK):
             yield data
 
 
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
+        detail = response.text
+    return detail if isinstance(detail, str) else json.dumps(detail)
+
+
 class AodioClient:
+    """One API at base_url; api_key, when given, goes in every request's Authorization header."""
+
     def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 30.0) -> None:
-        api_key = api_key or os.environ.get("AODIO_API_KEY")
-        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = base_url.rstrip("/")
+        self.has_key = bool(api_key)
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
 
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> AodioClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- errors
+
+    def unreachable(self, exc: Exception) -> ApiUnreachable:
+        reason = type(exc).__name__ if not str(exc) else str(exc)
+        return ApiUnreachable(f"no Aodio API at {self.base_url} ({reason}); start one with `aodio up`")
+
+    def error_for(self, response: httpx.Response) -> ApiError:
+        """The error a failed response means, worded for the person at the terminal."""
+        status, detail = response.status_code, _detail(response)
+        if status == 401:
+            if self.has_key:
+                return Unauthorized(
+                    f"the API at {self.base_url} refused the key: check AODIO_API_KEY or --api-key", status
+                )
+            return Unauthorized(
+                f"the API at {self.base_url} wants a key: set AODIO_API_KEY (or pass --api-key)", status
+            )
+        if status in (404, 405) and detail in _FRAMEWORK_DETAILS:
+            path = response.request.url.path
+            return RouteMissing(f"the API at {self.base_url} has no {response.request.method} {path}", status)
+        kind = {404: NotFound, 409: NotReady, 501: NotSupported}.get(status, ApiError)
+        return kind(detail if status in (404, 409) else f"{status}: {detail}", status)
+
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(f"no Aodio API at {self.base_url} ({exc}); start one with `aodio up`") from exc
+            raise self.unreachable(exc) from exc
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise ApiError(f"{response.status_code}: {detail}")
+            raise self.error_for(response)
         return response
+
+    # -- jobs
 
     def healthy(self) -> bool:
         try:
@@ -60,8 +155,7 @@ class AodioClient:
             return False
 
     def submit(self, path: Path, options: dict[str, Any], on_read: Callable[[int], None]) -> dict[str, Any]:
-        import json
-
+        """Upload path as multipart to POST /v1/jobs; on_read(n) is called as bytes leave."""
         with path.open("rb") as handle:
             files = {"file": (path.name, _CountingReader(handle, on_read), "application/octet-stream")}
             data = {"options": json.dumps(options)}
@@ -70,15 +164,79 @@ class AodioClient:
     def job(self, job_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/jobs/{job_id}").json()  # type: ignore[no-any-return]
 
-    def download(self, job_id: str, name: str, destination: Path) -> None:
-        partial = destination.with_suffix(destination.suffix + ".part")
+    def jobs(self, limit: int = 20, before: str | None = None) -> dict[str, Any]:
+        """One page of jobs, newest first: {"jobs": [...], "next_before": id or None}."""
+        params: dict[str, Any] = {"limit": limit}
+        if before:
+            params["before"] = before
+        return self._call("GET", "/v1/jobs", params=params).json()  # type: ignore[no-any-return]
+
+    def delete(self, job_id: str) -> None:
+        self._call("DELETE", f"/v1/jobs/{job_id}")
+
+    def set_speakers(self, job_id: str, names: dict[str, str]) -> dict[str, str]:
+        reply = self._call("PUT", f"/v1/jobs/{job_id}/speakers", json=names).json()
+        return reply.get("speaker_names", names)  # type: ignore[no-any-return]
+
+    # -- presigned uploads (S3 deployments)
+
+    def create_upload(self, filename: str, size_bytes: int, options: dict[str, Any]) -> dict[str, Any]:
+        body = {"filename": filename, "size_bytes": size_bytes, "options": options}
+        return self._call("POST", "/v1/uploads", json=body).json()  # type: ignore[no-any-return]
+
+    def complete_upload(self, complete_url: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", complete_url, json={"parts": parts}).json()  # type: ignore[no-any-return]
+
+    # -- results
+
+    @contextmanager
+    def open_stream(self, path: str, params: dict[str, Any] | None = None) -> Iterator[httpx.Response]:
+        """A streamed GET of path; raises the ApiError the response means."""
         try:
-            with self._http.stream("GET", f"/v1/jobs/{job_id}/outputs/{name}") as response:
+            with self._http.stream("GET", path, params=params, timeout=None) as response:
                 if response.status_code >= 400:
-                    raise ApiError(f"{response.status_code}: {response.read().decode(errors='replace')}")
-                with partial.open("wb") as out:
-                    for chunk in response.iter_bytes(1024 * 1024):
-                        out.write(chunk)
+                    response.read()
+                    raise self.error_for(response)
+                yield response
         except httpx.TransportError as exc:
-            raise ApiError(f"download of {name} failed: {exc}") from exc
-        partial.replace(destination)
+            raise self.unreachable(exc) from exc
+
+    def save(self, path: str, destination: Path, params: dict[str, Any] | None = None) -> None:
+        """Stream a GET into destination, atomically (a .part file renamed at the end)."""
+        partial = destination.with_name(destination.name + ".part")
+        try:
+            with self.open_stream(path, params) as response, partial.open("wb") as out:
+                for chunk in response.iter_bytes(_IO_CHUNK):
+                    out.write(chunk)
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def fetch(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        return self._call("GET", path, params=params, timeout=None).content
+
+    # -- live state
+
+    def events(self, job_id: str, read_timeout_s: float = 60.0) -> Iterator[ServerEvent]:
+        """The job's server-sent events until the server closes the stream.
+
+        Raises RouteMissing when the server has no events route, ApiUnreachable when the connection
+        fails or drops (the caller decides whether to reconnect).
+        """
+        timeout = httpx.Timeout(10.0, read=read_timeout_s)  # keepalives come every 15 s
+        headers = {"accept": "text/event-stream", "cache-control": "no-cache"}
+        try:
+            with self._http.stream(
+                "GET", f"/v1/jobs/{job_id}/events", headers=headers, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self.error_for(response)
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    raise RouteMissing(f"the API at {self.base_url} does not stream job events")
+                decoder = SseDecoder()
+                for line in response.iter_lines():
+                    if (event := decoder.feed(line)) is not None:
+                        yield event
+        except httpx.TransportError as exc:
+            raise self.unreachable(exc) from exc
