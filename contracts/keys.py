@@ -24,6 +24,17 @@ def job_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/"
 
 
+def belongs_to_job(key: str, job_id: str) -> bool:
+    """True when key names an object under the job's own prefix, with no traversal in it."""
+    parts = key.split("/")
+    return (
+        key.startswith(job_prefix(job_id))
+        and not any(part in ("", ".", "..") for part in parts)
+        and "\\" not in key
+        and "\x00" not in key
+    )
+
+
 def source_key(job_id: str, original_name: str) -> str:
     return f"jobs/{job_id}/source/{safe_file_name(original_name)}"
 

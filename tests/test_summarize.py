@@ -265,3 +265,10 @@ async def test_offline_default_summarises_a_french_meeting_in_french(tmp_path: P
     assert french_share(summary) > 0.8, summary
     said = " ".join([*(d.text for d in summary.decisions), *(a.text for a in summary.action_items)]).lower()
     assert "avril" in said or "lancement" in said
+
+
+def test_pronouns_and_question_words_are_not_owners() -> None:
+    from services.summarize.language import real_owner
+
+    assert [real_owner(n) for n in ("I", "Who", " on ", "Nous", "", None)] == [None] * 6
+    assert real_owner("Maria") == "Maria" and real_owner("le service client") == "le service client"

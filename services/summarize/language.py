@@ -222,6 +222,22 @@ _FR = Cues(
 )
 
 _CUES = {"en": _EN, "fr": _FR}
+
+# Words the owner patterns catch that name nobody: pronouns and question words ("I will...", "Who is
+# going to...", "On va..."). An action item says no owner rather than "owner: I".
+NOT_OWNERS = frozenset(
+    "i we you he she it they who what which someone somebody everyone everybody nobody this that there "
+    "je tu il elle on nous vous ils elles qui quoi quelqu'un personne tout ça cela ce".split()
+)
+
+
+def real_owner(name: str | None) -> str | None:
+    """The owner as spoken, or None when it is a pronoun or a question word."""
+    if name is None or not name.strip() or name.strip().lower() in NOT_OWNERS:
+        return None
+    return name.strip()
+
+
 LANGUAGE_NAMES = {
     "en": "English",
     "fr": "French",

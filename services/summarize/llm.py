@@ -30,6 +30,7 @@ import msgspec
 from runtime.errors import PermanentError, RetryableError
 from services.assemble.transcript import Transcript
 from services.summarize.extractive import chapters, ranked, speaker_notes, spoken_duration
+from services.summarize.language import real_owner
 from services.summarize.passages import Sentence
 from services.summarize.prompts import prompt
 from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary, clock
@@ -319,7 +320,9 @@ def to_summary(
             Decision(text=d.text.strip(), at_s=seconds_of(d.at)) for d in draft.decisions if d.text.strip()
         ],
         action_items=[
-            ActionItem(text=a.text.strip(), owner=blank(a.owner), due=blank(a.due), at_s=seconds_of(a.at))
+            ActionItem(
+                text=a.text.strip(), owner=real_owner(blank(a.owner)), due=blank(a.due), at_s=seconds_of(a.at)
+            )
             for a in draft.action_items
             if a.text.strip()
         ],

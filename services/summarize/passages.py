@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from services.assemble.transcript import Segment, Transcript, join_words
-from services.summarize.language import Cues
+from services.summarize.language import Cues, real_owner
 
 Kind = Literal["decision", "action", "point", "marker"]
 
@@ -122,7 +122,7 @@ def _classify(s: Sentence, cues: Cues) -> None:
     due = cues.date.search(text)
     s.due = due.group(0) if due else None
     owner = cues.owner.search(text)
-    s.owner = owner.group(1) if owner else None
+    s.owner = real_owner(owner.group(1)) if owner else None
     if cues.decision.search(text):
         s.kind = "decision"
     elif cues.action.search(text) and (s.owner or s.due):

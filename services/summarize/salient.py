@@ -30,6 +30,7 @@ from services.summarize.extractive import (
     speaker_notes,
     spoken_duration,
 )
+from services.summarize.language import real_owner
 from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, blank, complete, json_object, lines
 from services.summarize.passages import Sentence, select
 from services.summarize.prompts import prompt
@@ -174,7 +175,7 @@ def _grounded(value: str | None, sentence: Sentence) -> str | None:
 
 def _action(draft: SalientDraft, item_id: str, sentence: Sentence) -> ActionItem:
     item = draft.items.get(item_id)
-    owner = (_grounded(item.owner, sentence) if item else None) or sentence.owner
+    owner = real_owner(_grounded(item.owner, sentence) if item else None) or sentence.owner
     due = (_grounded(item.due, sentence) if item else None) or sentence.due
     return ActionItem(
         text=_text(draft, item_id, sentence), owner=owner, due=due, at_s=round(sentence.start, 1)

@@ -10,7 +10,7 @@ from pathlib import Path
 from contracts import keys
 from contracts.events import AudioNormalized, ChunkPlanned, Event, JobSubmitted, PipelineEvent
 from contracts.state import JobState
-from runtime.errors import PermanentError
+from runtime.errors import ObjectNotFound, PermanentError
 from runtime.stage import Outcome, StageContext
 from services.transcode.chunking import Chunk, plan_chunks
 from services.transcode.config import TranscodeSettings
@@ -31,10 +31,19 @@ class TranscodeHandler:
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
         if not isinstance(event, JobSubmitted):
             raise PermanentError(f"transcode expects job.submitted, got {type(event).__name__}")
+        if not keys.belongs_to_job(event.source_key, event.job_id):
+            # A forged or corrupted event must not read another job's upload, or a path outside storage.
+            raise PermanentError(
+                f"source_key {event.source_key[:200]!r} is not an upload of job {event.job_id}: refusing it"
+            )
         try:
             return await asyncio.to_thread(self._transcode, event, ctx)
         except MediaError as exc:
             raise PermanentError(exc.reason) from exc
+        except ObjectNotFound as exc:  # its message names the storage root: say it in the user's terms
+            raise PermanentError(
+                f"the upload {event.source_key[:200]!r} is not in storage: submit the recording again"
+            ) from exc
 
     def _transcode(self, event: JobSubmitted, ctx: StageContext) -> Outcome:
         job_id, storage = event.job_id, ctx.storage

@@ -1,0 +1,200 @@
+"""The web page in a real browser (Debian's chromium) against the real stack, as a user would drive it."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cli.stack import LocalStack
+
+pytest.importorskip("playwright")
+pytest.importorskip("faster_whisper")
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not at /usr/bin/chromium (apt-get install chromium)",
+    ),
+    # imported by the diarize service only, through services/diarize/compat.py
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyannote.audio") is None, reason="the diarize extra is not installed"
+    ),
+]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RECORDING = Path(__file__).parent / "fixtures" / "conversations" / "two_voices.mp3"
+JOB_TIMEOUT_MS = 240_000
+NEW_NAME = "Alice Martin"
+
+
+def stack_env(**extra: str) -> dict[str, str]:
+    """Fast models: tiny.en, and an extractive summary (no LLM server to start)."""
+    return {
+        "AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10],
+        "AODIO_TRANSCRIBE_MODEL": "tiny.en",
+        "AODIO_SUMMARIZE_METHOD": "extractive",
+        "AODIO_SUMMARIZE_MODEL": "openai/not-used",  # not local/...: the stack starts no llama.cpp server
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(nats_server, tmp_path_factory) -> Iterator[LocalStack]:
+    with LocalStack(
+        tmp_path_factory.mktemp("web"),
+        api_port=0,
+        nats_url=nats_server.url,
+        extra_env=stack_env(),
+        replicas={"transcribe": 1},
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def new_page(browser: Browser, locale: str = "en-US", width: int = 1280) -> Page:
+    context = browser.new_context(
+        locale=locale, viewport={"width": width, "height": 900}, accept_downloads=True
+    )
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+def stage_states(page: Page) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        "[data-testid=stages] .stage",
+        "rows => Object.fromEntries(rows.map(r => [r.dataset.stage, r.dataset.status]))",
+    )
+
+
+def test_upload_follow_read_rename_play_and_download(stack, browser):
+    page = new_page(browser)
+    page.goto(stack.api_url + "/")
+    page.set_input_files("[data-testid=file-input]", str(RECORDING))
+    expect(page.get_by_test_id("file-chosen")).to_contain_text("two_voices.mp3")
+    page.get_by_test_id("upload-start").click()
+    expect(page.get_by_test_id("upload-progress")).to_have_attribute("data-percent", "100")
+    expect(page.get_by_test_id("job-title")).to_have_text("two_voices.mp3")
+
+    # the stage bars follow the event stream: some stage is seen running before the job completes
+    seen_running: set[str] = set()
+    deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
+    while page.get_by_test_id("job-status").get_attribute("data-status") not in ("completed", "failed"):
+        seen_running |= {name for name, status in stage_states(page).items() if status == "running"}
+        assert time.monotonic() < deadline, stage_states(page)
+        page.wait_for_timeout(300)
+    expect(page.get_by_test_id("job-error")).to_be_hidden()
+    assert page.get_by_test_id("job-status").get_attribute("data-status") == "completed"
+    assert seen_running, "no stage was ever shown running"
+    for name in ("ingest", "transcode", "diarize", "transcribe", "assemble", "summarize"):
+        expect(page.get_by_test_id(f"stage-bar-{name}")).to_have_attribute("data-percent", "100")
+    expect(page.get_by_test_id("job-item").first).to_have_attribute("data-status", "completed")
+
+    # the transcript: two speakers, each in its colour; the summary with its method line
+    expect(page.get_by_test_id("segment").first).to_be_visible()
+    labels = set(page.eval_on_selector_all("[data-testid=segment]", "s => s.map(e => e.dataset.speaker)"))
+    assert labels == {"SPEAKER_1", "SPEAKER_2"}
+    colours = page.eval_on_selector_all(
+        "[data-testid=segment]", "s => [...new Set(s.map(e => e.style.getPropertyValue('--spk')))]"
+    )
+    assert len(colours) == 2
+    expect(page.get_by_test_id("summary-method")).to_be_visible()
+
+    # rename a speaker: click its name in the transcript, type, save; the transcript shows the name
+    page.locator("[data-testid=segment-speaker][data-label=SPEAKER_1]").first.click()
+    field = page.get_by_test_id("speaker-input-SPEAKER_1")
+    expect(field).to_be_focused()
+    field.fill(NEW_NAME)
+    page.get_by_test_id("speakers-save").click()
+    expect(page.get_by_test_id("segment-speaker").filter(has_text=NEW_NAME).first).to_be_visible()
+    expect(page.get_by_test_id("speakers-status")).to_be_visible()
+    assert page.get_by_test_id("segment-speaker").filter(has_text="SPEAKER_1").count() == 0
+
+    # click a word: the player seeks to the word's start
+    word = page.locator("[data-testid=transcript] .word").nth(20)
+    start = float(word.get_attribute("data-start"))
+    page.evaluate(
+        "() => { window.seekedAt = null; const a = document.querySelector('[data-testid=player]');"
+        " a.addEventListener('seeked', () => { window.seekedAt ??= a.currentTime; }); }"
+    )
+    word.click()
+    page.wait_for_function("() => window.seekedAt !== null")
+    assert abs(page.evaluate("() => window.seekedAt") - start) < 0.3
+
+    # the SRT export carries the new name
+    with page.expect_download() as download:
+        page.get_by_test_id("download-transcript-srt").click()
+    srt = Path(download.value.path()).read_text()
+    assert srt.startswith("1\n00:") and NEW_NAME in srt
+    page.context.close()
+
+
+def test_language_follows_the_browser_and_the_switch_is_remembered(stack, browser):
+    page = new_page(browser, locale="fr-FR")
+    page.goto(stack.api_url + "/")
+    heading = page.locator("#upload-title")
+    expect(heading).to_have_text("Nouvelle transcription")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_test_id("lang-en").click()
+    expect(heading).to_have_text("New transcription")
+    expect(page.get_by_test_id("lang-en")).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    expect(heading).to_have_text("New transcription")
+    page.get_by_test_id("lang-fr").click()
+    expect(page.get_by_test_id("upload-start")).to_have_text("Envoyer et transcrire")
+    page.context.close()
+
+
+def test_a_server_with_keys_asks_for_a_key_refuses_a_wrong_one_and_sends_the_right_one(
+    nats_server, browser, tmp_path
+):
+    from services.ingest.auth import new_key
+
+    key, entry = new_key("web-test")
+    env = stack_env(AODIO_INGEST_API_KEYS=entry)
+    with LocalStack(
+        tmp_path / "stack", api_port=0, nats_url=nats_server.url, extra_env=env, stages=("ingest",)
+    ) as api:
+        page = new_page(browser)
+        page.goto(api.api_url + "/")
+        panel, message = page.get_by_test_id("key-panel"), page.get_by_test_id("key-message")
+        expect(panel).to_be_visible()
+        expect(message).to_contain_text("needs an API key")
+        page.get_by_test_id("key-input").fill("aodio_" + "0" * 40)
+        page.get_by_test_id("key-save").click()
+        expect(message).to_contain_text("refused")
+        expect(panel).to_be_visible()
+        page.get_by_test_id("key-input").fill(key)
+        page.get_by_test_id("key-save").click()
+        expect(panel).to_be_hidden()
+        expect(page.get_by_test_id("jobs-empty")).to_be_visible()
+        expect(page.get_by_test_id("jobs-error")).to_be_hidden()
+        # the key goes with the upload (header) and with the event stream (access_token)
+        page.set_input_files("[data-testid=file-input]", str(RECORDING))
+        with page.expect_response(lambda response: "/events?access_token=" in response.url) as stream:
+            page.get_by_test_id("upload-start").click()
+        assert stream.value.status == 200
+        expect(page.get_by_test_id("stage-bar-ingest")).to_have_attribute("data-percent", "100")
+        expect(page.get_by_test_id("job-item")).to_have_count(1)
+        page.context.close()
