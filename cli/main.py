@@ -1,4 +1,4 @@
-"""The `aodio` command: up, process, jobs, show, export, rename, delete, key.
+"""The `aodio` command: up, process, jobs, show, export, rename, delete, replay, dlq, key.
 
 Exit codes: 0 done, 1 the command failed (one line on stderr says why), 2 a usage error, 130 Ctrl-C.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from cli import jobs
+from cli import dlq, jobs, replay
 from cli.client import AodioClient
 from cli.errors import CliError, UsageError
 from cli.exports import EXPORTS
@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("job_id", metavar="JOB")
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask")
     delete.set_defaults(run=_remote(lambda c, a: jobs.delete_job(c, a.job_id, a.yes)))
+
+    dlq.add_parser(sub, remote)
+    replay.add_parser(sub, remote)
 
     key = sub.add_parser("key", help="API keys")
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")

@@ -40,6 +40,18 @@ class AssemblyState(msgspec.Struct, kw_only=True):
     claimed_by: str | None = None
 
 
+class RunRecord(msgspec.Struct, kw_only=True):
+    """One earlier run (generation) of a job, kept when the job is replayed."""
+
+    generation: int
+    from_stage: str
+    status: str
+    started_at: float | None = None
+    ended_at: float | None = None
+    options: JobOptions = JobOptions()
+    error: str | None = None
+
+
 class JobState(msgspec.Struct, kw_only=True):
     job_id: str
     generation: int = 1
@@ -60,6 +72,9 @@ class JobState(msgspec.Struct, kw_only=True):
     owner: str | None = None  # the name of the API key that submitted the job
     speaker_names: dict[str, str] = msgspec.field(default_factory=dict)  # "SPEAKER_1" -> "Alice"
     upload_id: str | None = None  # a presigned multipart upload in progress (status "uploading")
+    run_from: str = "ingest"  # where this generation's run started (a replay names its stage)
+    run_started_at: float | None = None
+    history: list[RunRecord] = msgspec.field(default_factory=list)  # earlier generations, oldest first
     assembly: AssemblyState = msgspec.field(default_factory=AssemblyState)
 
     def stage(self, name: str) -> StageState:

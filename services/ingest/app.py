@@ -15,7 +15,18 @@ from runtime.storage import open_storage
 from services.ingest.auth import KeyRing
 from services.ingest.config import IngestSettings
 from services.ingest.deps import Services
-from services.ingest.routes import events, health, jobs, metrics, partial, results, uploads, web
+from services.ingest.routes import (
+    deadletters,
+    events,
+    health,
+    jobs,
+    metrics,
+    partial,
+    replay,
+    results,
+    uploads,
+    web,
+)
 
 DESCRIPTION = """Long recordings in, speaker-attributed transcript and summary out.
 
@@ -49,7 +60,7 @@ def create_app(
     app.state.keyring = KeyRing.from_settings(settings)
     app.state.metrics = metrics.Metrics()
     app.middleware("http")(app.state.metrics.middleware)
-    for module in (health, metrics, jobs, uploads, events, results, partial, web):
+    for module in (health, metrics, jobs, uploads, events, results, partial, replay, deadletters, web):
         app.include_router(module.router)
     app.mount("/web", web.static, name="web")
     return app

@@ -1,0 +1,223 @@
+"""Replay: run a job again from one stage, with new options, reusing every artifact upstream of it.
+
+Each replay is a new generation. The worker skips messages of older generations, and every stage's
+record of its work is written only when the generation still matches, so an older run never
+overwrites a newer one's state. The events that start the new run are rebuilt from stored artifacts;
+a replay whose inputs are gone is refused with the stage to replay from instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from contracts import keys
+from contracts.events import (
+    AudioNormalized,
+    ChunkPlanned,
+    ChunkTranscribed,
+    DiarizationCompleted,
+    Event,
+    JobSubmitted,
+    TranscriptAssembled,
+)
+from contracts.options import JobOptions, parse_options
+from contracts.state import AssemblyState, JobState, RunRecord, StageState
+from runtime.storage.base import ObjectNotFound, Storage
+
+REPLAYABLE = ("transcode", "diarize", "transcribe", "assemble", "summarize")
+# The stages each replay runs again (notify always follows, so the webhook fires for the new run).
+RERUN: dict[str, tuple[str, ...]] = {
+    "transcode": ("transcode", "diarize", "transcribe", "assemble", "summarize"),
+    "diarize": ("diarize", "assemble", "summarize"),
+    "transcribe": ("transcribe", "assemble", "summarize"),
+    "assemble": ("assemble", "summarize"),
+    "summarize": ("summarize",),
+}
+
+
+class ReplayRefused(Exception):
+    """The replay cannot run as asked; the message says why and what to do instead."""
+
+
+@dataclass
+class ReplayPlan:
+    from_stage: str
+    options: JobOptions
+    events: list[Event]
+    generation: int
+
+
+def merged_options(current: JobOptions, changes: dict[str, Any]) -> JobOptions:
+    """The job's options with `changes` applied (a null value returns a field to its default)."""
+    merged = {**msgspec.to_builtins(current), **changes}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    try:
+        return parse_options(msgspec.json.encode(merged))
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ReplayRefused(f"bad options: {exc}") from exc
+
+
+def _read_json(storage: Storage, key: str, needed_by: str, instead: str) -> Any:
+    try:
+        return json.loads(storage.get_bytes(key))
+    except ObjectNotFound as exc:
+        raise ReplayRefused(
+            f"a replay from {needed_by} needs {key.rsplit('/', 2)[-2]}/{key.rsplit('/', 1)[-1]}, which is "
+            f"gone from storage: replay from {instead}"
+        ) from exc
+
+
+def _require(storage: Storage, key: str, needed_by: str, instead: str) -> None:
+    if not storage.exists(key):
+        raise ReplayRefused(
+            f"a replay from {needed_by} needs {key.rsplit('/', 1)[-1]}, which is gone from storage: "
+            f"replay from {instead}"
+        )
+
+
+def _chunk_plan(storage: Storage, job_id: str, needed_by: str) -> list[dict[str, Any]]:
+    plan = _read_json(storage, keys.chunk_plan_key(job_id), needed_by, "transcode")
+    return list(plan["chunks"])
+
+
+def _diarization(storage: Storage, job_id: str, needed_by: str) -> DiarizationCompleted:
+    turns = _read_json(storage, keys.diarization_turns_key(job_id), needed_by, "diarize")
+    return DiarizationCompleted(
+        job_id=job_id,
+        turns_key=keys.diarization_turns_key(job_id),
+        rttm_key=keys.diarization_rttm_key(job_id),
+        speaker_count=len(turns.get("speakers", [])),
+    )
+
+
+def _transcribed(storage: Storage, job_id: str, chunks: list[dict[str, Any]], needed_by: str) -> list[Event]:
+    events: list[Event] = []
+    for chunk in chunks:
+        key = keys.chunk_transcript_key(job_id, chunk["index"])
+        words = _read_json(storage, key, needed_by, "transcribe")
+        events.append(
+            ChunkTranscribed(
+                job_id=job_id,
+                index=chunk["index"],
+                count=len(chunks),
+                transcript_key=key,
+                language=words.get("language"),
+                language_probability=words.get("language_probability"),
+                model=words.get("model"),
+            )
+        )
+    return events
+
+
+def _planned(
+    storage: Storage, state: JobState, chunks: list[dict[str, Any]], options: JobOptions
+) -> list[Event]:
+    events: list[Event] = []
+    for chunk in chunks:
+        key = keys.chunk_audio_key(state.job_id, chunk["index"])
+        _require(storage, key, "transcribe", "transcode")
+        events.append(
+            ChunkPlanned(
+                job_id=state.job_id,
+                index=chunk["index"],
+                count=len(chunks),
+                start_s=chunk["start_s"],
+                end_s=chunk["end_s"],
+                chunk_key=key,
+                options=options,
+            )
+        )
+    return events
+
+
+def plan_replay(state: JobState, from_stage: str, changes: dict[str, Any], storage: Storage) -> ReplayPlan:
+    """The events that start the new run, rebuilt from what is stored; raises ReplayRefused."""
+    if from_stage not in REPLAYABLE:
+        raise ReplayRefused(f"cannot replay from {from_stage!r}: use one of {', '.join(REPLAYABLE)}")
+    if state.status in ("uploading", "queued", "running"):
+        raise ReplayRefused(
+            f"job {state.job_id} is {state.status}: replay it once it has completed or failed"
+        )
+    options = merged_options(state.options, changes)
+    job_id, generation = state.job_id, state.generation + 1
+    # A deployment without diarize never ran it (and its assemble does not wait for speaker turns).
+    diarize = state.stages.get("diarize")
+    diarization = (diarize is not None and diarize.status == "done") or storage.exists(
+        keys.diarization_turns_key(job_id)
+    )
+    events: list[Event]
+    if from_stage == "transcode":
+        source = state.outputs.get("source")
+        if source is None or not storage.exists(source):
+            raise ReplayRefused("the uploaded recording is gone from storage: submit it again")
+        events = [
+            JobSubmitted(
+                job_id=job_id,
+                source_key=source,
+                original_name=state.original_name,
+                size_bytes=state.size_bytes,
+                options=options,
+            )
+        ]
+    elif from_stage == "summarize":
+        key = keys.transcript_key(job_id)
+        _require(storage, key, "summarize", "assemble")
+        events = [
+            TranscriptAssembled(job_id=job_id, transcript_key=key, language=state.language, options=options)
+        ]
+    else:
+        chunks = _chunk_plan(storage, job_id, from_stage)
+        if from_stage == "diarize":
+            _require(storage, keys.normalized_audio_key(job_id), "diarize", "transcode")
+            normalized = AudioNormalized(
+                job_id=job_id,
+                normalized_key=keys.normalized_audio_key(job_id),
+                duration_s=state.duration_s or 0.0,
+                chunk_count=len(chunks),
+                options=options,
+            )
+            events = [normalized, *_transcribed(storage, job_id, chunks, "diarize")]
+        elif from_stage == "transcribe":
+            events = _planned(storage, state, chunks, options)
+            if diarization:
+                events.append(_diarization(storage, job_id, "transcribe"))
+        else:  # assemble
+            events = _transcribed(storage, job_id, chunks, "assemble")
+            if diarization:
+                events.append(_diarization(storage, job_id, "assemble"))
+    stamped = [msgspec.structs.replace(e, generation=generation) for e in events]
+    return ReplayPlan(from_stage, options, stamped, generation)
+
+
+def start_run(state: JobState, plan: ReplayPlan) -> bool | None:
+    """The job state for the new generation (a compare-and-set edit; False if another replay won)."""
+    if state.generation + 1 != plan.generation:
+        return False
+    now = time.time()
+    state.history.append(
+        RunRecord(
+            generation=state.generation,
+            from_stage=state.run_from,
+            status=state.status,
+            started_at=state.run_started_at or state.created_at,
+            ended_at=state.updated_at,
+            options=state.options,
+            error=state.error,
+        )
+    )
+    state.generation, state.run_from, state.run_started_at = plan.generation, plan.from_stage, now
+    state.options, state.status, state.error, state.failed_stage = plan.options, "running", None, None
+    for stage in (*RERUN[plan.from_stage], "notify"):
+        if stage in state.stages or stage != "notify":
+            state.stages[stage] = StageState()
+    if plan.from_stage in ("transcode", "diarize", "transcribe", "assemble"):
+        state.assembly = AssemblyState()
+    if plan.from_stage in ("transcode", "transcribe"):
+        state.chunks_done = []
+        state.language = None
+    return None

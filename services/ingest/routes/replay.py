@@ -1,0 +1,70 @@
+"""Replay: run a job again from one stage with new options, reusing what came before it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from contracts.events import encode
+from contracts.state import JobState
+from contracts.subjects import message_id
+from runtime.replay import REPLAYABLE, ReplayRefused, plan_replay, start_run
+from services.ingest.access import load_job
+from services.ingest.auth import Caller
+from services.ingest.deps import ServicesDep
+from services.ingest.submit import JSON
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+class Replay(BaseModel):
+    from_stage: str = Field(alias="from", description=f"one of {', '.join(REPLAYABLE)}")
+    options: dict[str, Any] = Field(default_factory=dict, description="options to change for this run")
+
+
+@router.post("/{job_id}/replay", status_code=202)
+async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Caller) -> Response:
+    """Run the job again from a stage (a new generation); earlier runs are kept in `history`."""
+    state = await load_job(services, job_id, caller)
+    try:
+        plan = await asyncio.to_thread(plan_replay, state, body.from_stage, body.options, services.storage)
+    except ReplayRefused as exc:
+        status = 422 if str(exc).startswith(("cannot replay from", "bad options")) else 409
+        raise HTTPException(status, str(exc)) from exc
+    updated = await services.jobs.update(job_id, lambda job: start_run(job, plan))
+    if updated.generation != plan.generation or updated.run_from != plan.from_stage:
+        raise HTTPException(409, f"job {job_id} was replayed by another request at the same moment")
+    js = services.nc.jetstream()
+    try:
+        for event in plan.events:
+            await js.publish(
+                services.topology.subject_for(event),
+                encode(event),
+                headers={"Nats-Msg-Id": message_id(event)},
+            )
+    except Exception as exc:
+        reason = f"could not queue the replay (NATS: {exc or type(exc).__name__}); replay again"
+
+        def failed(job: JobState) -> bool | None:
+            if job.generation != plan.generation:
+                return False
+            job.status, job.error, job.failed_stage = "failed", reason, body.from_stage
+            return None
+
+        with contextlib.suppress(Exception):
+            await services.jobs.update(job_id, failed)
+        raise HTTPException(503, reason) from exc
+    reply = {
+        "job_id": job_id,
+        "generation": plan.generation,
+        "from": plan.from_stage,
+        "events": len(plan.events),
+        "status_url": f"/v1/jobs/{job_id}",
+    }
+    return Response(msgspec.json.encode(reply), status_code=202, media_type=JSON)
