@@ -24,7 +24,7 @@ from runtime.jobs import JobDeleted, JobNotFound, JobStore
 from runtime.progress import ProgressReporter
 from runtime.settings import NatsSettings
 from runtime.stage import Handler, Outcome, StageContext
-from runtime.storage.base import Storage
+from runtime.storage.base import Storage, StorageError
 from runtime.transitions import apply_progress, mark_done, mark_running, note_retry
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,8 @@ class Worker:
         try:
             outcome = await self.handler.handle(event, ctx)
         except Exception as exc:
-            if not is_permanent(exc) and not hasattr(exc, "reason"):
+            # Known failures (storage down, a refused input) say what happened; a traceback is for bugs.
+            if not is_permanent(exc) and not hasattr(exc, "reason") and not isinstance(exc, StorageError):
                 job_log.exception("stage %s raised", self.stage)
             await self._retry_or_give_up(msg, event, exc, attempt)
             return None
@@ -201,6 +202,7 @@ class Worker:
             attempt,
             delay,
             reason,
+            extra={"job_id": event.job_id, "stage": self.stage},
         )
 
         with contextlib.suppress(Exception):
