@@ -145,3 +145,32 @@ def test_the_cli_replays_and_follows_the_new_run(api, finished_job, capsys) -> N
     assert main(["replay", finished_job, "--from", "nowhere", "--api", url]) == 2
     assert main(["replay", finished_job, "--from", "summarize", "--option", "speakers=0", "--api", url]) == 1
     assert "bad options" in capsys.readouterr().err
+
+
+def test_times_for_a_range_are_dates_or_ages() -> None:
+    from cli.errors import UsageError
+    from cli.replay import parse_time
+
+    now = 1_800_000_000.0
+    assert parse_time("7d", now) == now - 7 * 86400 and parse_time("90m", now) == now - 5400
+    assert parse_time("2026-11-18T09:00:00+00:00") == 1_794_992_400.0
+    with pytest.raises(UsageError, match="not a time"):
+        parse_time("last tuesday")
+
+
+def test_a_range_of_jobs_replays_through_one_stage_a_few_at_a_time(api, finished_job, capsys) -> None:
+    from cli.main import main
+
+    client, _ = api
+    second = client.post("/v1/jobs", files={"file": (RECORDING.name, RECORDING.read_bytes())}).json()["job_id"]
+    wait_until_finished(client, second, 1)
+    wait_until_finished(client, finished_job, client.get(f"/v1/jobs/{finished_job}").json()["generation"])
+    before = {j: client.get(f"/v1/jobs/{j}").json()["generation"] for j in (finished_job, second)}
+    url = str(client.base_url)
+    args = ["replay", "--from", "summarize", "--since", "1h", "--summary-method", "none", "--max-in-flight", "1"]
+    assert main([*args, "--api", url]) == 0, capsys.readouterr().err
+    assert "2 completed, 0 failed" in capsys.readouterr().err
+    for job_id, generation in before.items():
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        assert job["generation"] == generation + 1 and job["options"]["summary_method"] == "none"
+    assert main(["replay", "--from", "summarize", "--api", url]) == 2  # neither a job nor a range
