@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import ssl
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -33,7 +37,68 @@ async def connect(settings: NatsSettings, name: str = "aodio") -> Client:
         options["token"] = settings.token.get_secret_value()
     if settings.creds_file:
         options["user_credentials"] = str(settings.creds_file)
-    return await nats.connect(**options)  # type: ignore[arg-type]
+    if settings.nkey_seed_file:
+        options["nkeys_seed"] = str(settings.nkey_seed_file)
+    if settings.tls_ca_file or settings.tls_cert_file:
+        options["tls"] = tls_context(settings)
+    refused: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
+    options |= _connection_logging(name, refused)
+    # Until NATS answers, keep trying (services may start before it); but refused credentials or an
+    # untrusted certificate will never get better: fail at once with what to check.
+    attempt = asyncio.ensure_future(nats.connect(**options))  # type: ignore[arg-type]
+    waiting: set[asyncio.Future[Any]] = {attempt, refused}
+    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    if attempt.done():
+        return attempt.result()
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
+    raise NatsRefused(
+        f"NATS at {settings.url} refused {name}: {refused.result()}; check AODIO_NATS_USER/_PASSWORD, "
+        "_TOKEN, _CREDS_FILE, _NKEY_SEED_FILE and the TLS settings (AODIO_NATS_TLS_CA_FILE...)"
+    )
+
+
+class NatsRefused(ConnectionError):
+    """NATS answered but refused us: bad credentials or an untrusted certificate."""
+
+
+def _is_refusal(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, ssl.SSLCertVerificationError) or any(
+        sign in text for sign in ("authorization violation", "authentication", "certificate verify failed")
+    )
+
+
+def tls_context(settings: NatsSettings) -> ssl.SSLContext:
+    """Trust the configured CA (else the system's); present a client certificate when one is set."""
+    context = ssl.create_default_context(cafile=str(settings.tls_ca_file) if settings.tls_ca_file else None)
+    if settings.tls_cert_file:
+        key = str(settings.tls_key_file) if settings.tls_key_file else None
+        context.load_cert_chain(str(settings.tls_cert_file), key)
+    return context
+
+
+def _connection_logging(name: str, refused: asyncio.Future[Exception]) -> dict[str, object]:
+    """One log line per disconnect, reconnect and new error, instead of a traceback a second."""
+    seen: set[str] = set()
+
+    async def error(exc: Exception) -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        if text not in seen:
+            log.warning("%s: NATS error: %s", name, text)
+            seen.add(text)
+        if _is_refusal(exc) and not refused.done():
+            refused.set_result(exc)
+
+    async def disconnected() -> None:
+        log.warning("%s: disconnected from NATS; reconnecting", name)
+
+    async def reconnected() -> None:
+        seen.clear()
+        log.warning("%s: reconnected to NATS", name)
+
+    return {"error_cb": error, "disconnected_cb": disconnected, "reconnected_cb": reconnected}
 
 
 def stream_config(settings: NatsSettings, topology: Topology) -> api.StreamConfig:

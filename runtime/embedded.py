@@ -182,10 +182,17 @@ class NatsServer(_Process):
 
     name = "nats-server"
 
-    def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        log_file: Path | None = None,
+        config_file: Path | None = None,
+    ) -> None:
         self.store_dir = Path(store_dir)
         super().__init__(log_file or self.store_dir.parent / "nats-server.log")
         self.port = port or 0  # 0: pick a free port on first start, then keep it
+        self.config_file = config_file  # TLS, accounts...: flags below override its listen address
 
     @property
     def url(self) -> str:
@@ -207,7 +214,8 @@ class NatsServer(_Process):
         self.store_dir.mkdir(parents=True, exist_ok=True)
         binary = str(find_binary("nats-server"))
         # Monitoring stays off (no -m); -a keeps the client port on loopback.
-        return [binary, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port)]
+        config = ["-c", str(self.config_file)] if self.config_file else []
+        return [binary, *config, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port)]
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -32,6 +32,11 @@ class NatsSettings(BaseSettings):
     password: SecretStr | None = None
     token: SecretStr | None = None
     creds_file: Path | None = None
+    nkey_seed_file: Path | None = None
+    # TLS: a CA to trust (tls:// URLs, or a server that requires TLS), and a client certificate for mTLS.
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     stream_max_age_days: float = Field(default=30.0, gt=0)
     stream_replicas: int = Field(default=1, ge=1, le=5)
     duplicate_window_s: float = Field(default=1200.0, gt=0)
