@@ -8,7 +8,7 @@ FILE   ?= tests/fixtures/conversations/two_voices.mp3
 OUT    ?= out
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps run up test test-all bench fixtures lint clean
+.PHONY: setup system-deps run up test test-all bench fixtures lint deploy-check config-reference clean
 
 setup: system-deps $(STAMP)
 
@@ -54,6 +54,14 @@ fixtures: setup
 	@scripts/system-deps.sh --speech
 	$(BIN)/python scripts/make_fixtures.py --force
 	$(BIN)/python scripts/make_conversations.py --force
+
+## deploy-check: hadolint, the Railway definition type-checked (tsc) and evaluated, the compose file validated
+deploy-check: setup
+	deploy/check.sh $(BIN)
+
+## config-reference: regenerate docs/configuration.md from the settings classes
+config-reference: setup
+	$(BIN)/python scripts/config_reference.py --write
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy contracts runtime services cli
