@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import ssl
 from typing import Any
@@ -151,11 +152,23 @@ async def provision(js: JetStreamContext, settings: NatsSettings, topology: Topo
     for stage in STAGE_INPUTS:
         config = consumer_config(stage, settings, topology.stage_subjects(stage))
         await ensure_consumer(js, topology.stream, config)
-    await js.create_key_value(
-        api.KeyValueConfig(
-            bucket=topology.jobs_bucket,
-            history=5,
-            storage=api.StorageType.FILE,
-            replicas=settings.stream_replicas,
-        )
+    await ensure_jobs_bucket(js, settings, topology)
+
+
+async def ensure_jobs_bucket(js: JetStreamContext, settings: NatsSettings, topology: Topology) -> None:
+    """Create the jobs KV bucket; an existing one gets the configured replicas (1 -> 3 on a new cluster)."""
+    config = api.KeyValueConfig(
+        bucket=topology.jobs_bucket,
+        history=5,
+        storage=api.StorageType.FILE,
+        replicas=settings.stream_replicas,
     )
+    try:
+        await js.create_key_value(config)
+    except BadRequestError as exc:
+        if exc.err_code != 10058:  # not "stream name already in use with a different configuration"
+            raise
+        info = await js.stream_info(f"KV_{topology.jobs_bucket}")
+        if info.config.num_replicas != settings.stream_replicas:
+            await js.update_stream(dataclasses.replace(info.config, num_replicas=settings.stream_replicas))
+            log.info("jobs bucket %s now has %d replicas", topology.jobs_bucket, settings.stream_replicas)

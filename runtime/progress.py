@@ -44,11 +44,11 @@ class ProgressReporter:
             job_id=self._job_id,
             generation=self._generation,
             stage=self._stage,  # type: ignore[arg-type]
-            done=done,
-            total=total,
+            done=float(done),  # numpy scalars from model code would not encode
+            total=float(total),
             unit=unit,
             message=message,
-            eta_s=self._eta(done, total),
+            eta_s=self._eta(float(done), float(total)),
         )
         now = time.monotonic()
         with self._lock:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
+
+import nats.errors
+import nats.js.errors
+from nats.js import JetStreamContext
 
 from runtime.bus import connect, provision
 from runtime.jobs import JobStore
@@ -14,6 +19,27 @@ from runtime.storage import open_storage
 from runtime.worker import Worker
 
 log = logging.getLogger(__name__)
+
+
+PROVISION_PATIENCE_S = 120.0
+
+
+async def provision_patiently(js: JetStreamContext, settings: NatsSettings) -> None:
+    """Provision, retrying while JetStream answers with time-outs (a cluster electing its leader)."""
+    deadline = time.monotonic() + PROVISION_PATIENCE_S
+    delay = 1.0
+    while True:
+        try:
+            await provision(js, settings, settings.topology)
+            return
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning(
+                "JetStream is not ready (%s); provisioning again in %.0f s", type(exc).__name__, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 async def serve_stage(
@@ -28,7 +54,7 @@ async def serve_stage(
     storage_settings.scratch_dir.mkdir(parents=True, exist_ok=True)
     nc = await connect(nats_settings, name=f"aodio-{handler.stage}")
     js = nc.jetstream()
-    await provision(js, nats_settings, nats_settings.topology)
+    await provision_patiently(js, nats_settings)
     jobs = await JobStore.open(js, nats_settings.topology.jobs_bucket)
     worker = Worker(
         handler,

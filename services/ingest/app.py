@@ -6,7 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+import nats.errors
+import nats.js.errors
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from runtime.bus import connect, provision
 from runtime.jobs import JobStore
@@ -36,6 +39,12 @@ summary in every format. With API keys configured, send `Authorization: Bearer <
 """
 
 
+async def _nats_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """NATS did not answer in time (a restart, a cluster failover): a retry-later answer, not a 500."""
+    detail = f"the job store is not answering ({type(exc).__name__}); retry in a few seconds"
+    return JSONResponse({"detail": detail}, status_code=503, headers={"retry-after": "5"})
+
+
 def create_app(
     settings: IngestSettings, nats_settings: NatsSettings, storage_settings: StorageSettings
 ) -> FastAPI:
@@ -60,6 +69,9 @@ def create_app(
     app.state.keyring = KeyRing.from_settings(settings)
     app.state.metrics = metrics.Metrics()
     app.middleware("http")(app.state.metrics.middleware)
+    app.add_exception_handler(nats.errors.TimeoutError, _nats_unavailable)
+    app.add_exception_handler(nats.errors.ConnectionClosedError, _nats_unavailable)
+    app.add_exception_handler(nats.js.errors.ServiceUnavailableError, _nats_unavailable)
     for module in (health, metrics, jobs, uploads, events, results, partial, replay, deadletters, web):
         app.include_router(module.router)
     app.mount("/web", web.static, name="web")
