@@ -38,6 +38,10 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 class Worker:
     """Runs one stage's handler over its durable consumer until stopped; drains on stop."""
 
@@ -88,11 +92,26 @@ class Worker:
                     messages = await sub.fetch(1, timeout=self._fetch_timeout_s)
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue
-                except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                except Exception as exc:  # a reconnect, a cluster failover: never let the loop die
+                    log.warning("stage %s: fetching failed (%s); fetching again", self.stage, _describe(exc))
                     await asyncio.sleep(1)
                     continue
                 for msg in messages:
-                    await self._process(msg)
+                    try:
+                        await self._process(msg)
+                    except Exception as exc:
+                        # The bus failed under us (a timed-out ack, publish or state write while NATS
+                        # fails over). The message is not acked, so it comes back: after a nak with
+                        # back-off if NATS takes one, or after the ack wait. The loop carries on.
+                        log.warning(
+                            "stage %s: message %s not finished, it will be redelivered: %s",
+                            self.stage,
+                            msg.subject,
+                            _describe(exc),
+                        )
+                        backoff = self._settings.retry_backoff_s or [1.0]
+                        with contextlib.suppress(Exception):
+                            await msg.nak(delay=backoff[0])
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

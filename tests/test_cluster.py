@@ -270,12 +270,6 @@ def test_job_completes_on_a_three_node_cluster_with_every_service_its_own_proces
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(
-    strict=True,
-    reason="services do not recover when the stream's leader node dies: seen twice, the job then "
-    "stalls for good (a summarize consumer with pending=1 never delivered to its reconnected "
-    "replica; both transcribe replicas hung mid-chunk, never acking or publishing)",
-)
 def test_stream_leader_killed_mid_job_and_every_job_completes(cluster, s3, tmp_path):
     stack, env = start_stack(tmp_path, cluster, s3)
     with stack, httpx.Client(base_url=stack.api_url, timeout=30) as client:
