@@ -13,6 +13,7 @@ Errors, each with a message a user can act on:
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -178,6 +179,28 @@ class AodioClient:
         reply = self._call("PUT", f"/v1/jobs/{job_id}/speakers", json=names).json()
         return reply.get("speaker_names", names)  # type: ignore[no-any-return]
 
+    def replay(self, job_id: str, from_stage: str, options: dict[str, Any]) -> dict[str, Any]:
+        body = {"from": from_stage, "options": options}
+        return self._call("POST", f"/v1/jobs/{job_id}/replay", json=body).json()  # type: ignore[no-any-return]
+
+    # -- dead letters
+
+    def dead_letters(
+        self, after: int = 0, stage: str | None = None, job_id: str | None = None, limit: int = 200
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "after": after}
+        params.update({k: v for k, v in (("stage", stage), ("job_id", job_id)) if v})
+        return self._call("GET", "/v1/dead-letters", params=params).json()  # type: ignore[no-any-return]
+
+    def dead_letter(self, letter_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/dead-letters/{letter_id}").json()  # type: ignore[no-any-return]
+
+    def retry_dead_letter(self, letter_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/dead-letters/{letter_id}/retry").json()  # type: ignore[no-any-return]
+
+    def drop_dead_letter(self, letter_id: str) -> None:
+        self._call("DELETE", f"/v1/dead-letters/{letter_id}")
+
     # -- presigned uploads (S3 deployments)
 
     def create_upload(self, filename: str, size_bytes: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -240,3 +263,15 @@ class AodioClient:
                         yield event
         except httpx.TransportError as exc:
             raise self.unreachable(exc) from exc
+
+
+def remote_command(
+    command: Callable[[AodioClient, argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A CLI command run against the API named by --api / --api-key."""
+
+    def run(args: argparse.Namespace) -> int:
+        with AodioClient(args.api, args.api_key) as client:
+            return command(client, args)
+
+    return run

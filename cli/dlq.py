@@ -6,40 +6,15 @@ Data goes to stdout, notes to stderr. Talks to the API (--api, --api-key) like t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from cli.client import AodioClient
+from cli.client import AodioClient, remote_command
 from cli.errors import UsageError
-from cli.jobs import stdout_console
-
-PAGE_MAX = 200  # the API's largest page
-
-
-class DeadLetterClient(AodioClient):
-    """The dead-letter routes of the API."""
-
-    def dead_letters(
-        self, after: int = 0, stage: str | None = None, job_id: str | None = None
-    ) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": PAGE_MAX, "after": after}
-        params.update({k: v for k, v in (("stage", stage), ("job_id", job_id)) if v})
-        return self._call("GET", "/v1/dead-letters", params=params).json()  # type: ignore[no-any-return]
-
-    def dead_letter(self, letter_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/dead-letters/{letter_id}").json()  # type: ignore[no-any-return]
-
-    def retry_dead_letter(self, letter_id: str) -> dict[str, Any]:
-        return self._call("POST", f"/v1/dead-letters/{letter_id}/retry").json()  # type: ignore[no-any-return]
-
-    def drop_dead_letter(self, letter_id: str) -> None:
-        self._call("DELETE", f"/v1/dead-letters/{letter_id}")
+from cli.jobs import local_time, print_json, stdout_console
 
 
 def add_parser(sub: Any, remote: argparse.ArgumentParser) -> None:
@@ -50,39 +25,20 @@ def add_parser(sub: Any, remote: argparse.ArgumentParser) -> None:
     listing.add_argument("--stage", help="only this stage's letters, e.g. transcode")
     listing.add_argument("--job", metavar="JOB", help="only this job's letters")
     listing.add_argument("--json", action="store_true", help="JSON for machines")
-    listing.set_defaults(run=_remote(lambda c, a: list_letters(c, a.stage, a.job, a.json)))
+    listing.set_defaults(run=remote_command(lambda c, a: list_letters(c, a.stage, a.job, a.json)))
     show = actions.add_parser("show", parents=[remote], help="one letter with its payload (JSON)")
     show.add_argument("letter_id", metavar="ID")
-    show.set_defaults(run=_remote(lambda c, a: show_letter(c, a.letter_id)))
+    show.set_defaults(run=remote_command(lambda c, a: show_letter(c, a.letter_id)))
     retry = actions.add_parser("retry", parents=[remote], help="send the message to its stage again")
     retry.add_argument("letter_id", metavar="ID")
-    retry.set_defaults(run=_remote(lambda c, a: retry_letter(c, a.letter_id)))
+    retry.set_defaults(run=remote_command(lambda c, a: retry_letter(c, a.letter_id)))
     drop = actions.add_parser("drop", parents=[remote], help="discard a letter without retrying it")
     drop.add_argument("letter_id", metavar="ID")
     drop.add_argument("--yes", "-y", action="store_true", help="do not ask")
-    drop.set_defaults(run=_remote(lambda c, a: drop_letter(c, a.letter_id, a.yes)))
+    drop.set_defaults(run=remote_command(lambda c, a: drop_letter(c, a.letter_id, a.yes)))
 
 
-def _remote(
-    command: Callable[[DeadLetterClient, argparse.Namespace], int],
-) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        client = DeadLetterClient(args.api, args.api_key)
-        with client:
-            return command(client, args)
-
-    return run
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-
-
-def _when(timestamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else ""
-
-
-def list_letters(client: DeadLetterClient, stage: str | None, job_id: str | None, as_json: bool) -> int:
+def list_letters(client: AodioClient, stage: str | None, job_id: str | None, as_json: bool) -> int:
     """`aodio dlq list`: every letter still waiting, oldest first."""
     letters: list[dict[str, Any]] = []
     after: int | None = 0
@@ -91,7 +47,7 @@ def list_letters(client: DeadLetterClient, stage: str | None, job_id: str | None
         letters += page["dead_letters"]
         after = page.get("next_after")
     if as_json:
-        _print_json(letters)
+        print_json(letters)
         return 0
     if not letters:
         print("no dead letters", file=sys.stderr)
@@ -107,20 +63,20 @@ def list_letters(client: DeadLetterClient, stage: str | None, job_id: str | None
             escape(letter["stage"]),
             escape(letter.get("job_id") or "-"),
             str(letter.get("attempts") or ""),
-            _when(letter.get("failed_at")),
+            local_time(letter.get("failed_at")),
             f"[red]{escape(letter.get('reason') or '')}[/red]",
         )
     stdout_console().print(table)
     return 0
 
 
-def show_letter(client: DeadLetterClient, letter_id: str) -> int:
+def show_letter(client: AodioClient, letter_id: str) -> int:
     """`aodio dlq show`: the whole letter as JSON (the payload is what the stage was given)."""
-    _print_json(client.dead_letter(letter_id))
+    print_json(client.dead_letter(letter_id))
     return 0
 
 
-def retry_letter(client: DeadLetterClient, letter_id: str) -> int:
+def retry_letter(client: AodioClient, letter_id: str) -> int:
     """`aodio dlq retry`: the message goes to its stage again; the letter is removed."""
     retried = client.retry_dead_letter(letter_id)
     job = f" (job {retried['job_id']}, now {retried['job_status']})" if retried.get("job_id") else ""
@@ -128,7 +84,7 @@ def retry_letter(client: DeadLetterClient, letter_id: str) -> int:
     return 0
 
 
-def drop_letter(client: DeadLetterClient, letter_id: str, confirmed: bool) -> int:
+def drop_letter(client: AodioClient, letter_id: str, confirmed: bool) -> int:
     """`aodio dlq drop`: discard the letter; asks first unless --yes."""
     letter = client.dead_letter(letter_id)  # unknown letter: 404 before any question
     if not confirmed:

@@ -27,7 +27,7 @@ def stdout_console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
-def _when(timestamp: float | None) -> str:
+def local_time(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else ""
 
 
@@ -46,7 +46,7 @@ def _size(size_bytes: int | None) -> str:
     return ""
 
 
-def _print_json(value: Any) -> None:
+def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -61,7 +61,7 @@ def list_jobs(client: AodioClient, limit: int, every: bool, as_json: bool) -> in
         if not every or not before:
             break
     if as_json:
-        _print_json(jobs)
+        print_json(jobs)
         return 0
     if not jobs:
         print("no jobs yet: submit one with `aodio process FILE --out DIR`", file=sys.stderr)
@@ -81,7 +81,7 @@ def list_jobs(client: AodioClient, limit: int, every: bool, as_json: bool) -> in
             f"{(job.get('progress') or 0) * 100:.0f}%",
             stage,
             escape(job.get("original_name") or ""),
-            _when(job.get("created_at")),
+            local_time(job.get("created_at")),
         )
     stdout_console().print(table)
     if not every and before:
@@ -96,7 +96,9 @@ def print_job(job: dict[str, Any], console: Console) -> None:
     console.print(
         f"name      {escape(job.get('original_name') or '')}  {escape(', '.join(f for f in facts if f))}"
     )
-    console.print(f"created   {_when(job.get('created_at'))}   updated {_when(job.get('updated_at'))}")
+    console.print(
+        f"created   {local_time(job.get('created_at'))}   updated {local_time(job.get('updated_at'))}"
+    )
     if names := job.get("speaker_names"):
         renamed = ", ".join(f"{label} = {name}" for label, name in sorted(names.items()))
         console.print(f"speakers  {escape(renamed)}")
@@ -131,7 +133,7 @@ def show_job(client: AodioClient, job_id: str, as_json: bool, live: bool) -> int
     """`aodio show`: the job now; with live, follow it until it ends (exit 1 if it failed)."""
     if as_json:
         if not live:
-            _print_json(client.job(job_id))
+            print_json(client.job(job_id))
             return 0
         job = client.job(job_id)
         for job in follow(client, job_id):  # one JSON line per state
@@ -217,7 +219,7 @@ def new_key(name: str, as_json: bool) -> int:
     except KeyConfigError as exc:
         raise UsageError(str(exc)) from exc
     if as_json:
-        _print_json({"name": name, "key": key, "entry": entry})
+        print_json({"name": name, "key": key, "entry": entry})
         return 0
     print(f"API key for {name} (shown once; keep it secret):\n\n  {key}\n")
     print(f"Clients:     export AODIO_API_KEY={key}")

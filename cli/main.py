@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from cli import dlq, jobs, replay
-from cli.client import AodioClient
+from cli.client import AodioClient, remote_command
 from cli.errors import CliError, UsageError
 from cli.exports import EXPORTS
 from cli.stack import LocalStack, StackError
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=20, help="how many (default %(default)s)")
     listing.add_argument("--all", action="store_true", help="every job")
     listing.add_argument("--json", action="store_true", help="JSON for machines")
-    listing.set_defaults(run=_remote(lambda c, a: jobs.list_jobs(c, a.limit, a.all, a.json)))
+    listing.set_defaults(run=remote_command(lambda c, a: jobs.list_jobs(c, a.limit, a.all, a.json)))
 
     show = sub.add_parser("show", aliases=["status"], parents=[remote], help="a job's stages, error, outputs")
     show.add_argument("job_id", metavar="JOB")
@@ -99,25 +99,25 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="the job state as JSON (with --watch: one per line)"
     )
     show.add_argument("--watch", action="store_true", help="follow it live until it ends")
-    show.set_defaults(run=_remote(lambda c, a: jobs.show_job(c, a.job_id, a.json, a.watch)))
+    show.set_defaults(run=remote_command(lambda c, a: jobs.show_job(c, a.job_id, a.json, a.watch)))
 
     export = sub.add_parser("export", parents=[remote], help="the transcript or summary in one format")
     export.add_argument("job_id", metavar="JOB")
     export.add_argument("--format", required=True, choices=list(EXPORTS), dest="export_format")
     export.add_argument("--out", metavar="FILE", help="a file or folder ('-' or none: stdout)")
-    export.set_defaults(run=_remote(lambda c, a: jobs.export_job(c, a.job_id, a.export_format, a.out)))
+    export.set_defaults(run=remote_command(lambda c, a: jobs.export_job(c, a.job_id, a.export_format, a.out)))
 
     rename = sub.add_parser("rename", parents=[remote], help="name the speakers in every export")
     rename.add_argument("job_id", metavar="JOB")
     rename.add_argument(
         "pairs", nargs="+", metavar="SPEAKER=NAME", help="e.g. SPEAKER_1=Alice; NAME empty resets"
     )
-    rename.set_defaults(run=_remote(lambda c, a: jobs.rename_speakers(c, a.job_id, a.pairs)))
+    rename.set_defaults(run=remote_command(lambda c, a: jobs.rename_speakers(c, a.job_id, a.pairs)))
 
     delete = sub.add_parser("delete", parents=[remote], help="delete a job and all its files")
     delete.add_argument("job_id", metavar="JOB")
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask")
-    delete.set_defaults(run=_remote(lambda c, a: jobs.delete_job(c, a.job_id, a.yes)))
+    delete.set_defaults(run=remote_command(lambda c, a: jobs.delete_job(c, a.job_id, a.yes)))
 
     dlq.add_parser(sub, remote)
     replay.add_parser(sub, remote)
@@ -129,14 +129,6 @@ def _parser() -> argparse.ArgumentParser:
     key_new.add_argument("--json", action="store_true")
     key_new.set_defaults(run=lambda a: jobs.new_key(a.name, a.json))
     return parser
-
-
-def _remote(command: Callable[[AodioClient, argparse.Namespace], int]) -> Command:
-    def run(args: argparse.Namespace) -> int:
-        with AodioClient(args.api, args.api_key) as client:
-            return command(client, args)
-
-    return run
 
 
 def _replicas(values: list[str]) -> dict[str, int]:

@@ -18,18 +18,12 @@ from typing import Any
 
 from rich.console import Console
 
-from cli.client import AodioClient
+from cli.client import AodioClient, remote_command
 from cli.errors import UsageError
 from cli.jobs import print_job, stdout_console
 from cli.watch import watch
 
 STAGES = ("transcode", "diarize", "transcribe", "assemble", "summarize")
-
-
-class ReplayClient(AodioClient):
-    def replay(self, job_id: str, from_stage: str, options: dict[str, Any]) -> dict[str, Any]:
-        body = {"from": from_stage, "options": options}
-        return self._call("POST", f"/v1/jobs/{job_id}/replay", json=body).json()  # type: ignore[no-any-return]
 
 
 def parse_option(pair: str) -> tuple[str, Any]:
@@ -62,7 +56,7 @@ def parse_time(text: str, now: float | None = None) -> float:
     return moment.timestamp() if moment.tzinfo else moment.astimezone().timestamp()
 
 
-def jobs_between(client: ReplayClient, since: float, until: float) -> Iterator[dict[str, Any]]:
+def jobs_between(client: AodioClient, since: float, until: float) -> Iterator[dict[str, Any]]:
     """Finished jobs created in [since, until), newest first, page by page."""
     before = None
     while True:
@@ -86,7 +80,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _reap(client: ReplayClient, running: list[str]) -> tuple[list[str], int, int]:
+def _reap(client: AodioClient, running: list[str]) -> tuple[list[str], int, int]:
     """The replays still running, and how many of the others finished and failed."""
     states = {job_id: client.job(job_id)["status"] for job_id in running}
     finished = [job_id for job_id, status in states.items() if status in FINAL]
@@ -94,7 +88,7 @@ def _reap(client: ReplayClient, running: list[str]) -> tuple[list[str], int, int
     return [job_id for job_id in running if job_id not in finished], len(finished), failed
 
 
-def replay_range(client: ReplayClient, args: argparse.Namespace) -> int:
+def replay_range(client: AodioClient, args: argparse.Namespace) -> int:
     """Every finished job of the range through one stage, at most `max_in_flight` replays at a time."""
     since = parse_time(args.since)
     until = parse_time(args.until) if args.until else time.time()
@@ -123,7 +117,7 @@ def replay_range(client: ReplayClient, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def replay_job(client: ReplayClient, args: argparse.Namespace) -> int:
+def replay_job(client: AodioClient, args: argparse.Namespace) -> int:
     if args.job_id is None:
         if not args.since:
             raise UsageError("name a JOB, or a range of jobs with --since (and --until)")
@@ -181,9 +175,4 @@ def add_parser(sub: Any, remote: argparse.ArgumentParser) -> None:
     )
     replay.add_argument("--watch", action="store_true", help="follow the new run until it ends")
 
-    def run(args: argparse.Namespace) -> int:
-        client = ReplayClient(args.api, args.api_key)
-        with client:
-            return replay_job(client, args)
-
-    replay.set_defaults(run=run)
+    replay.set_defaults(run=remote_command(replay_job))

@@ -162,12 +162,24 @@ def test_a_range_of_jobs_replays_through_one_stage_a_few_at_a_time(api, finished
     from cli.main import main
 
     client, _ = api
-    second = client.post("/v1/jobs", files={"file": (RECORDING.name, RECORDING.read_bytes())}).json()["job_id"]
+    second = client.post("/v1/jobs", files={"file": (RECORDING.name, RECORDING.read_bytes())}).json()[
+        "job_id"
+    ]
     wait_until_finished(client, second, 1)
     wait_until_finished(client, finished_job, client.get(f"/v1/jobs/{finished_job}").json()["generation"])
     before = {j: client.get(f"/v1/jobs/{j}").json()["generation"] for j in (finished_job, second)}
     url = str(client.base_url)
-    args = ["replay", "--from", "summarize", "--since", "1h", "--summary-method", "none", "--max-in-flight", "1"]
+    args = [
+        "replay",
+        "--from",
+        "summarize",
+        "--since",
+        "1h",
+        "--summary-method",
+        "none",
+        "--max-in-flight",
+        "1",
+    ]
     assert main([*args, "--api", url]) == 0, capsys.readouterr().err
     assert "2 completed, 0 failed" in capsys.readouterr().err
     for job_id, generation in before.items():
