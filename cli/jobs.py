@@ -13,9 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.client import AodioClient
-from cli.errors import CliError, UsageError
+from cli.errors import UsageError
 from cli.exports import EXPORTS, fetch_export, save_export
 from cli.watch import clock, follow, stage_fraction, watch
+from services.ingest.apikeys import KeyConfigError
+from services.ingest.apikeys import new_key as make_key
 
 PAGE_MAX = 200  # the API's largest page
 _STATUS_STYLE = {"completed": "green", "failed": "red", "running": "cyan", "done": "green"}
@@ -209,11 +211,6 @@ def delete_job(client: AodioClient, job_id: str, confirmed: bool) -> int:
 
 def new_key(name: str, as_json: bool) -> int:
     """`aodio key new`: a key, shown once, and the server's entry for it."""
-    try:
-        from services.ingest.apikeys import KeyConfigError
-        from services.ingest.apikeys import new_key as make_key
-    except ModuleNotFoundError as exc:
-        raise CliError(f"`aodio key new` needs the ingest extra ({exc}): pip install -e '.[ingest]'") from exc
     try:
         key, entry = make_key(name)
     except KeyConfigError as exc:
