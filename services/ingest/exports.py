@@ -41,9 +41,14 @@ def _labelled(storage: Storage, key_for: Callable[[str], str]) -> bytes:
         return storage.get_bytes(key_for("json"))
 
 
+def labelled_transcript(storage: Storage, job_id: str) -> Transcript:
+    """The transcript as assemble wrote it, with diarization labels; raises ObjectNotFound before it."""
+    return formats.from_json(_labelled(storage, lambda ext: keys.transcript_key(job_id, ext)))
+
+
 def transcript(storage: Storage, job_id: str, names: dict[str, str]) -> Transcript:
     """The job's transcript with its speaker names; raises ObjectNotFound before assembly."""
-    labelled = formats.from_json(_labelled(storage, lambda ext: keys.transcript_key(job_id, ext)))
+    labelled = labelled_transcript(storage, job_id)
     return formats.rename_speakers(labelled, names) if names else labelled
 
 
@@ -61,17 +66,12 @@ def render_summary(s: summaries.Summary, fmt: str) -> bytes:
     return _as_bytes(SUMMARY_FORMATS[fmt][1](s))
 
 
-def speaker_labels(storage: Storage, job_id: str) -> list[str]:
-    """The diarization labels of the job's transcript (what a rename may map)."""
-    return formats.from_json(_labelled(storage, lambda ext: keys.transcript_key(job_id, ext))).speakers
-
-
-def rewrite_exports(storage: Storage, job_id: str, names: dict[str, str]) -> None:
+def rewrite_exports(storage: Storage, job_id: str, names: dict[str, str], labelled: Transcript) -> None:
     """Keep the labelled JSONs once, then write every stored export again with the names applied."""
     for key_for in (lambda ext: keys.transcript_key(job_id, ext), lambda ext: keys.summary_key(job_id, ext)):
         if not storage.exists(key_for(LABELS)) and storage.exists(key_for("json")):
             storage.put_bytes(key_for(LABELS), storage.get_bytes(key_for("json")), "application/json")
-    t = transcript(storage, job_id, names)
+    t = formats.rename_speakers(labelled, names) if names else labelled
     for ext in TRANSCRIPT_FORMATS:
         storage.put_bytes(
             keys.transcript_key(job_id, ext), render_transcript(t, ext), TRANSCRIPT_FORMATS[ext][0]

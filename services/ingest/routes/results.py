@@ -97,9 +97,10 @@ async def rename_speakers(
     """Name the speakers (the whole map); every export, stored ones included, is rewritten."""
     state = await load_job(services, job_id, caller)
     try:
-        labels = await asyncio.to_thread(exports.speaker_labels, services.storage, job_id)
+        labelled = await asyncio.to_thread(exports.labelled_transcript, services.storage, job_id)
     except ObjectNotFound as exc:
         raise _not_ready(state, "transcript") from exc
+    labels = labelled.speakers
     cleaned = {}
     for label, name in names.items():
         if label not in labels:
@@ -118,7 +119,7 @@ async def rename_speakers(
         job.speaker_names = dict(cleaned)
 
     await services.jobs.update(job_id, named)
-    await asyncio.to_thread(exports.rewrite_exports, services.storage, job_id, cleaned)
+    await asyncio.to_thread(exports.rewrite_exports, services.storage, job_id, cleaned, labelled)
     return Response(msgspec.json.encode({"speaker_names": cleaned}), media_type=JSON)
 
 
