@@ -109,9 +109,8 @@ class Worker:
                             msg.subject,
                             _describe(exc),
                         )
-                        backoff = self._settings.retry_backoff_s or [1.0]
                         with contextlib.suppress(Exception):
-                            await msg.nak(delay=backoff[0])
+                            await msg.nak(delay=self._retry_delay(1))
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -204,6 +203,11 @@ class Worker:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
 
+    def _retry_delay(self, attempt: int) -> float:
+        """The back-off before the next delivery of a message that failed on its attempt-th try."""
+        backoff = self._settings.retry_backoff_s or [1.0]
+        return backoff[min(attempt - 1, len(backoff) - 1)]
+
     async def _retry_or_give_up(self, msg: Msg, event: PipelineEvent, exc: Exception, attempt: int) -> None:
         reason = reason_of(exc)
         if is_permanent(exc):
@@ -212,8 +216,7 @@ class Worker:
         if attempt >= self._settings.max_deliver:
             await self._give_up(msg, event, f"gave up after {attempt} attempts: {reason}", attempt)
             return
-        backoff = self._settings.retry_backoff_s or [1.0]
-        delay = backoff[min(attempt - 1, len(backoff) - 1)]
+        delay = self._retry_delay(attempt)
         log.warning(
             "job %s stage %s attempt %d failed, retry in %.0fs: %s",
             event.job_id,
