@@ -31,23 +31,43 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
-def tree_rss(root: int, children: dict[int, list[int]]) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
-    total, stack = 0, [root]
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (libraries, a model mapped twice) split between sharers."""
+    try:
+        for line in (Path("/proc") / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
+def tree_pids(root: int, children: dict[int, list[int]]) -> list[int]:
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        total += _rss_bytes(pid)
+        found.append(pid)
         stack.extend(children.get(pid, ()))
-    return total
+    return found
+
+
+def tree_rss(root: int, children: dict[int, list[int]]) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    return sum(_rss_bytes(pid) for pid in tree_pids(root, children))
 
 
 class PeakSampler:
-    """Samples the RSS of named process trees every `interval_s` in a thread; keeps the peaks."""
+    """Samples the RSS of named process trees every `interval_s` in a thread; keeps the peaks.
+
+    `peak_total` adds the RSS of every process (a shared library counts once per process that maps
+    it: the cautious figure); `peak_total_pss` adds proportional sizes (each shared page once).
+    """
 
     def __init__(self, roots: dict[str, int], interval_s: float = 0.2) -> None:
         self.roots, self.interval_s = roots, interval_s
         self.peaks: dict[str, int] = dict.fromkeys(roots, 0)
         self.peak_total = 0
+        self.peak_total_pss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -58,6 +78,8 @@ class PeakSampler:
             for name, size in sizes.items():
                 self.peaks[name] = max(self.peaks[name], size)
             self.peak_total = max(self.peak_total, sum(sizes.values()))
+            pids = [pid for root in self.roots.values() for pid in tree_pids(root, children)]
+            self.peak_total_pss = max(self.peak_total_pss, sum(_pss_bytes(pid) for pid in pids))
 
     def __enter__(self) -> PeakSampler:
         self._thread.start()

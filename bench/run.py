@@ -1,16 +1,23 @@
-"""Push one recording through the embedded pipeline and print per-stage figures as JSON.
+"""Push one recording through the embedded pipeline, then through the by-hand baseline; print both.
 
-    python -m bench.run [--file F] [--s3]      (default: the generated 4 h 15 recording)
+    python -m bench.run [--file F] [--s3] [--profile DIR] [--no-baseline] [--scaling]
+                                              (default: the generated 4 h 15 recording)
 
 Reports, per stage: wall seconds, CPU seconds, real-time factor (wall / audio) and speed (audio / wall),
-peak RSS of the stage's process tree; and for the whole run: end-to-end wall time and the peak RSS of all
-processes together. Numbers only: nothing here passes or fails on time.
+peak RSS of the stage's process tree; for the whole run: end-to-end wall time (upload accepted to
+summary stored), when the first transcript text was readable, and the peak memory of all processes
+together (RSS added up, and PSS). Then the same recording through bench/baseline.py (one process,
+faster-whisper, the diarizer and the LLM one after the other) and the ratio of the two times; with
+--scaling, bench/scaling.py. The JSON goes to bench/out/report-*.json and a Markdown table beside it.
+Numbers only: nothing here passes or fails on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -22,6 +29,7 @@ from typing import Any
 import httpx
 
 from bench.memory import PeakSampler
+from bench.profile import Profiler, summarise
 from cli.stack import LocalStack
 from services.registry import BUILT_STAGES
 
@@ -81,14 +89,18 @@ def stage_figures(
     return figures
 
 
-def run(path: Path, s3: bool, stages: tuple[str, ...], replicas: dict[str, int]) -> dict[str, Any]:
+def run(
+    path: Path, s3: bool, stages: tuple[str, ...], replicas: dict[str, int], profile: Path | None = None
+) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="aodio-bench-") as data,
         LocalStack(Path(data), api_port=0, s3=s3, stages=stages, replicas=replicas) as stack,
     ):
         roots = {name: child.pid for name, child in stack.children.items()}
+        workers = {name: pid for name, pid in roots.items() if name.split(".")[0] in stages}
         with (
             PeakSampler(roots) as sampler,
+            Profiler(workers, profile) if profile else contextlib.nullcontext(),
             httpx.Client(base_url=stack.api_url, timeout=None) as client,
         ):
             started = time.monotonic()
@@ -105,13 +117,15 @@ def run(path: Path, s3: bool, stages: tuple[str, ...], replicas: dict[str, int])
             "audio_s": job.get("duration_s"),
             "chunks": job.get("chunks_total"),
             "storage": "s3 (local SeaweedFS)" if s3 else "directory",
-            "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "stages": stage_figures(job, sampler.peaks, upload_s, stages),
             "end_to_end_s": round(total_s, 2),
             "first_transcript_text_s": marks.get("first_text_s"),
             "peak_rss_all_mib": round(sampler.peak_total / MIB, 1),
+            "peak_pss_all_mib": round(sampler.peak_total_pss / MIB, 1),
             "stages_run": list(stages),
             "replicas": stack.replicas,
+            "profile": summarise(profile) if profile else None,
         }
 
 
@@ -128,14 +142,71 @@ def main() -> None:
         help="run only these stages (default: every built stage)",
     )
     parser.add_argument("--replicas", nargs="*", default=[], metavar="STAGE=N")
+    parser.add_argument("--profile", type=Path, help="py-spy every worker; collapsed stacks into this folder")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the by-hand baseline run")
+    parser.add_argument("--scaling", action="store_true", help="also measure scaling (bench/scaling.py)")
     args = parser.parse_args()
     ensure_recording(args.file)
     replicas = {k: int(v) for k, _, v in (r.partition("=") for r in args.replicas)}
-    result = run(args.file, args.s3, tuple(args.stages), replicas)
-    text = json.dumps(result, indent=2)
-    print(text)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
     args.save.mkdir(parents=True, exist_ok=True)
-    (args.save / time.strftime("run-%Y%m%d-%H%M%S.json")).write_text(text + "\n")
+    report: dict[str, Any] = {"aodio": run(args.file, args.s3, tuple(args.stages), replicas, args.profile)}
+    print(json.dumps(report["aodio"], indent=2), file=sys.stderr)
+    if not args.no_baseline:
+        report["baseline"] = run_module("bench.baseline", "--file", str(args.file), "--save", str(args.save))
+        report["speedup"] = round(report["baseline"]["total_s"] / report["aodio"]["end_to_end_s"], 2)
+    if args.scaling:
+        report["scaling"] = run_module("bench.scaling", "--save", str(args.save))
+    text = json.dumps(report, indent=2)
+    print(text)
+    (args.save / f"report-{stamp}.json").write_text(text + "\n")
+    table = markdown(report)
+    (args.save / f"report-{stamp}.md").write_text(table)
+    print(table, file=sys.stderr)
+
+
+def run_module(module: str, *argv: str) -> dict[str, Any]:
+    """Another bench as its own process (its own memory, no warm caches of this one); its JSON."""
+    done = subprocess.run([sys.executable, "-m", module, *argv], check=True, stdout=subprocess.PIPE)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The README's performance table, from one report."""
+    aodio = report["aodio"]
+    audio_s = aodio["audio_s"] or 0.0
+    e2e = aodio["end_to_end_s"]
+    rows = [
+        ("End to end, upload accepted to summary stored", _minutes(e2e), "20 min (13x real time)"),
+        ("Speed", f"{audio_s / e2e:.1f}x real time" if e2e else "n/a", "13x"),
+        (
+            "Peak memory, all processes",
+            f"{aodio['peak_rss_all_mib'] / 1024:.2f} GiB RSS, {aodio['peak_pss_all_mib'] / 1024:.2f} GiB PSS",
+            "4 GiB",
+        ),
+        ("First transcript text readable", _minutes(aodio["first_transcript_text_s"]), "2 min"),
+    ]
+    baseline = report.get("baseline")
+    if baseline:
+        rows.append(("By hand (bench/baseline.py), one process", _minutes(baseline["total_s"]), ""))
+        rows.append(("Aodio faster by", f"{report['speedup']:.2f}x", "1.5x"))
+    lines = ["| measure | measured | target |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines += ["", "| stage | wall | CPU | peak RSS |", "|---|---|---|---|"]
+    for name, figures in aodio["stages"].items():
+        cpu = f"{figures['cpu_s']:.0f} s" if figures["cpu_s"] is not None else "n/a"
+        lines.append(f"| {name} | {figures['wall_s']:.0f} s | {cpu} | {figures['peak_rss_mib']:.0f} MiB |")
+    if baseline:
+        lines += ["", "| baseline step | wall |", "|---|---|"]
+        lines += [f"| {k.removesuffix('_s')} | {baseline[k]:.0f} s |" for k in baseline if k.endswith("_s")]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

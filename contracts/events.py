@@ -23,12 +23,18 @@ Index = Annotated[int, msgspec.Meta(ge=0)]
 Count = Annotated[int, msgspec.Meta(ge=1)]
 JobId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{7,63}$")]
 
+# Long recordings travel in a lane of their own, so a 4-hour job never queues short ones behind it:
+# every stage pulls from both lanes at once (contracts/subjects.py, runtime/worker.py).
+Lane = Literal["standard", "long"]
+LANES: tuple[Lane, ...] = ("standard", "long")
+
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    """Every event names its job and the job's generation (one per run or replay)."""
+    """Every event names its job, the job's generation (one per run or replay) and its lane."""
 
     job_id: JobId
     generation: Annotated[int, msgspec.Meta(ge=1)] = 1
+    lane: Lane = "standard"  # transcode sets "long" past AODIO_TRANSCODE_LONG_JOB_S; stages pass it on
 
 
 class JobSubmitted(Event, tag="job.submitted", frozen=True, kw_only=True):

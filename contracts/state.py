@@ -6,6 +6,7 @@ from typing import Literal
 
 import msgspec
 
+from contracts.events import Lane
 from contracts.options import JobOptions
 
 JobStatus = Literal["uploading", "queued", "running", "completed", "failed"]
@@ -62,6 +63,7 @@ class JobState(msgspec.Struct, kw_only=True):
     size_bytes: int = 0
     options: JobOptions = JobOptions()
     duration_s: float | None = None
+    lane: Lane = "standard"  # "long" once transcode found the recording long (contracts/events.py)
     language: str | None = None
     chunks_total: int | None = None
     chunks_done: list[int] = msgspec.field(default_factory=list)

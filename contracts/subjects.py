@@ -61,13 +61,17 @@ class Topology:
     def jobs_bucket(self) -> str:
         return f"aodio_jobs_{self.namespace}" if self.namespace else "aodio_jobs"
 
-    def subject_for(self, event: ev.Event | type[ev.Event]) -> str:
-        """The subject an event (or event type) is published on."""
-        kind = event if isinstance(event, type) else type(event)
-        return f"{self.prefix}.{EVENT_SUBJECTS[kind]}"
+    def subject_for(self, event: ev.Event | type[ev.Event], lane: ev.Lane | None = None) -> str:
+        """The subject an event is published on: `<prefix>.<event>`, or `<prefix>.long.<event>`.
 
-    def stage_subjects(self, stage: str) -> list[str]:
-        return [self.subject_for(kind) for kind in STAGE_INPUTS[stage]]
+        An event instance carries its lane; for an event type, `lane` picks one (default standard).
+        """
+        kind = event if isinstance(event, type) else type(event)
+        lane = lane or (event.lane if isinstance(event, ev.Event) else "standard")
+        return f"{self.prefix}.{_LANE_TOKENS[lane]}{EVENT_SUBJECTS[kind]}"
+
+    def stage_subjects(self, stage: str, lane: ev.Lane = "standard") -> list[str]:
+        return [self.subject_for(kind, lane) for kind in STAGE_INPUTS[stage]]
 
     def dead_letter_subject(self, stage: str) -> str:
         return f"{self.prefix}.dead_letter.{stage}"
@@ -78,9 +82,16 @@ class Topology:
     @property
     def stream_subjects(self) -> list[str]:
         """What the stream stores. Progress is absent on purpose: live only, the KV keeps the latest."""
-        return [f"{self.prefix}.{suffix}" for suffix in EVENT_SUBJECTS.values()] + [
-            f"{self.prefix}.dead_letter.>"
-        ]
+        events = [self.subject_for(kind, lane) for lane in ev.LANES for kind in EVENT_SUBJECTS]
+        return [*events, f"{self.prefix}.dead_letter.>"]
+
+
+_LANE_TOKENS: dict[ev.Lane, str] = {"standard": "", "long": "long."}
+
+
+def consumer_name(stage: str, lane: ev.Lane = "standard") -> str:
+    """The durable consumer of a stage's lane: `transcribe`, `transcribe_long`."""
+    return stage if lane == "standard" else f"{stage}_{lane}"
 
 
 def message_id(event: ev.Event) -> str:

@@ -21,12 +21,12 @@ from runtime.failures import Failures
 log = logging.getLogger(__name__)
 
 
-def max_deliveries_subject(topology: Topology, stage: str) -> str:
-    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{topology.stream}.{stage}"
+def max_deliveries_subject(topology: Topology, consumer: str) -> str:
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{topology.stream}.{consumer}"
 
 
 async def watch_max_deliveries(
-    nc: Client, topology: Topology, stage: str, failures: Failures
+    nc: Client, topology: Topology, stage: str, failures: Failures, consumer: str | None = None
 ) -> Subscription:
     """Subscribe every replica; recording the same failure twice is harmless (CAS + Nats-Msg-Id)."""
     js = nc.jetstream()
@@ -53,4 +53,4 @@ async def watch_max_deliveries(
             pass
         await failures.dead_letter(stored.subject or "", payload, sequence, reason, deliveries, job_id)
 
-    return await nc.subscribe(max_deliveries_subject(topology, stage), cb=on_advisory)
+    return await nc.subscribe(max_deliveries_subject(topology, consumer or stage), cb=on_advisory)

@@ -14,7 +14,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
 
-from contracts.subjects import STAGE_INPUTS, Topology
+from contracts.events import LANES
+from contracts.subjects import STAGE_INPUTS, Topology, consumer_name
 from runtime.settings import NatsSettings
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,11 @@ def stream_config(settings: NatsSettings, topology: Topology) -> api.StreamConfi
     )
 
 
-def consumer_config(stage: str, settings: NatsSettings, filter_subjects: list[str]) -> api.ConsumerConfig:
-    """One durable pull consumer per stage, shared by all its replicas."""
+def consumer_config(name: str, settings: NatsSettings, filter_subjects: list[str]) -> api.ConsumerConfig:
+    """One durable pull consumer per stage and lane, shared by all the stage's replicas."""
     return api.ConsumerConfig(
-        durable_name=stage,
-        name=stage,
+        durable_name=name,
+        name=name,
         ack_policy=api.AckPolicy.EXPLICIT,
         deliver_policy=api.DeliverPolicy.NEW,
         ack_wait=settings.ack_wait_s,
@@ -150,8 +151,9 @@ async def provision(js: JetStreamContext, settings: NatsSettings, topology: Topo
     """Create or update the stream, every stage's consumer and the jobs KV bucket. Safe to run often."""
     await ensure_stream(js, stream_config(settings, topology))
     for stage in STAGE_INPUTS:
-        config = consumer_config(stage, settings, topology.stage_subjects(stage))
-        await ensure_consumer(js, topology.stream, config)
+        for lane in LANES:
+            name, subjects = consumer_name(stage, lane), topology.stage_subjects(stage, lane)
+            await ensure_consumer(js, topology.stream, consumer_config(name, settings, subjects))
     await ensure_jobs_bucket(js, settings, topology)
 
 

@@ -190,7 +190,9 @@ def plan_replay(state: JobState, from_stage: str, changes: dict[str, Any], stora
             events = _transcribed(storage, job_id, chunks, "assemble")
             if diarization:
                 events.append(_diarization(storage, job_id, "assemble"))
-    stamped = [msgspec.structs.replace(e, generation=generation) for e in events]
+    # A replay of a long job stays in the long lane (a replay from transcode decides again).
+    lane = state.lane if from_stage != "transcode" else "standard"
+    stamped = [msgspec.structs.replace(e, generation=generation, lane=lane) for e in events]
     return ReplayPlan(from_stage, options, stamped, generation)
 
 

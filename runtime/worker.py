@@ -14,9 +14,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from contracts import keys
-from contracts.events import Event, PipelineEvent, StageProgress, decode_event, encode
+from contracts.events import LANES, Event, PipelineEvent, StageProgress, decode_event, encode
 from contracts.state import JobState
-from contracts.subjects import message_id
+from contracts.subjects import consumer_name, message_id
 from runtime.advisories import watch_max_deliveries
 from runtime.errors import is_permanent, reason_of
 from runtime.failures import Failures
@@ -36,6 +36,13 @@ def _cpu_seconds() -> float:
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def same_lane(event: Event, cause: Event) -> Event:
+    """What a long job's message leads to stays in the long lane."""
+    if cause.lane != "standard" and event.lane == "standard":
+        return msgspec.structs.replace(event, lane=cause.lane)
+    return event
 
 
 def _describe(exc: BaseException) -> str:
@@ -72,20 +79,31 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> None:
-        advisories = await watch_max_deliveries(self._nc, self._topology, self.stage, self._failures)
-        loops = [asyncio.create_task(self._consume()) for _ in range(self._concurrency)]
-        log.info("stage %s consuming (%d in parallel)", self.stage, self._concurrency)
+        """`concurrency` loops per lane: a long job's message never keeps a short job's waiting."""
+        advisories = [
+            await watch_max_deliveries(
+                self._nc, self._topology, self.stage, self._failures, consumer_name(self.stage, lane)
+            )
+            for lane in LANES
+        ]
+        loops = [
+            asyncio.create_task(self._consume(consumer_name(self.stage, lane)))
+            for lane in LANES
+            for _ in range(self._concurrency)
+        ]
+        log.info("stage %s consuming (%d in parallel per lane)", self.stage, self._concurrency)
         await self._stopping.wait()
         _, pending = await asyncio.wait(loops, timeout=self._settings.drain_timeout_s or None)
         for task in pending:  # unacked messages are redelivered to another replica after ack_wait
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await advisories.unsubscribe()
+        for advisory in advisories:
+            with contextlib.suppress(Exception):
+                await advisory.unsubscribe()
         log.info("stage %s drained", self.stage)
 
-    async def _consume(self) -> None:
-        sub = await self._js.pull_subscribe_bind(durable=self.stage, stream=self._topology.stream)
+    async def _consume(self, consumer: str) -> None:
+        sub = await self._js.pull_subscribe_bind(durable=consumer, stream=self._topology.stream)
         try:
             while not self._stopping.is_set():
                 try:
@@ -150,7 +168,7 @@ class Worker:
             return
         outcome, cpu_s = result
         for next_event in outcome.events:
-            await self._publish(next_event)
+            await self._publish(same_lane(next_event, event))
         await self._jobs.update(
             event.job_id, lambda s: mark_done(s, self.stage, event.generation, outcome, cpu_s)
         )

@@ -15,8 +15,9 @@ from nats.js import api
 
 from contracts.events import DeadLetter, JobFailed, decode_event, encode
 from contracts.subjects import message_id
+from runtime.stage import Outcome
 from runtime.worker import Worker
-from tests.stagekit import ScriptedHandler, new_job_state, submitted
+from tests.stagekit import ScriptedHandler, new_job_state, normalized, submitted
 
 
 async def publish(bus, event) -> None:
@@ -286,3 +287,54 @@ async def test_sigterm_drains_the_message_in_flight(bus, tmp_path):
 
 
 pytestmark = pytest.mark.timeout(120)
+
+
+class LaneHandler:
+    """Holds every long-lane message until released; records the order in which jobs finish."""
+
+    stage = "transcode"
+
+    def __init__(self) -> None:
+        self.release_long = asyncio.Event()
+        self.finished: list[str] = []
+
+    async def handle(self, event, ctx):
+        if event.lane == "long":
+            await self.release_long.wait()
+        self.finished.append(event.job_id)
+        return Outcome(events=[normalized(event.job_id)])
+
+
+async def test_short_jobs_pass_a_long_job_in_the_long_lane(bus, tmp_path):
+    """One replica, concurrency 1: the long job holds its lane; short jobs queued after it still finish."""
+    long_job, shorts = new_job_state(), [new_job_state() for _ in range(5)]
+    for job in (long_job, *shorts):
+        await bus.jobs.create(job)
+    await publish(bus, msgspec.structs.replace(submitted(long_job.job_id), lane="long"))
+    for job in shorts:
+        await publish(bus, submitted(job.job_id))
+    handler = LaneHandler()
+    worker = Worker(
+        handler, nc=bus.nc, settings=bus.settings, storage=None, jobs=bus.jobs, scratch_dir=tmp_path
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        short_ids = {job.job_id for job in shorts}
+        await wait_for(lambda: _true(short_ids <= set(handler.finished)))
+        assert long_job.job_id not in handler.finished  # still running: the shorts did not wait for it
+        handler.release_long.set()
+        await wait_for(lambda: job_status(bus, long_job.job_id, "done"))
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 15)
+    # What the long job's message led to stays in the long lane, on its own subject.
+    topology = bus.settings.topology
+    out_long = await messages_on(bus, topology.subject_for(normalized_type(), "long"))
+    assert [decode_event(m).lane for m in out_long] == ["long"]
+    assert decode_event(out_long[0]).job_id == long_job.job_id
+    out_standard = await messages_on(bus, topology.subject_for(normalized_type()))
+    assert {decode_event(m).job_id for m in out_standard} == short_ids
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -11,4 +11,7 @@ class TranscodeSettings(BaseSettings):
 
     chunk_seconds: float = Field(default=600.0, ge=30, le=3600)  # a job may override it
     max_duration_s: float = Field(default=12 * 3600.0, gt=0)
+    # Recordings longer than this go to the long lane: every stage serves both lanes at once, so short
+    # jobs pass long ones instead of queueing behind hours of audio.
+    long_job_s: float = Field(default=1800.0, gt=0)
     concurrency: int = Field(default=1, ge=1, le=16)

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from contracts import keys
-from contracts.events import AudioNormalized, ChunkPlanned, Event, JobSubmitted, PipelineEvent
+from contracts.events import AudioNormalized, ChunkPlanned, Event, JobSubmitted, Lane, PipelineEvent
 from contracts.state import JobState
 from runtime.errors import ObjectNotFound, PermanentError
 from runtime.stage import Outcome, StageContext
@@ -75,16 +75,18 @@ class TranscodeHandler:
                 _chunk_plan_json(chunks, result.silences),
                 "application/json",
             )
+        lane: Lane = "long" if result.duration_s > self.settings.long_job_s else "standard"
         return Outcome(
-            events=self._events(event, result.duration_s, chunks),
-            update=lambda state: _record(state, result.duration_s, len(chunks), job_id),
+            events=self._events(event, result.duration_s, chunks, lane),
+            update=lambda state: _record(state, result.duration_s, len(chunks), job_id, lane),
         )
 
-    def _events(self, event: JobSubmitted, duration_s: float, chunks: list[Chunk]) -> list[Event]:
+    def _events(self, event: JobSubmitted, duration_s: float, chunks: list[Chunk], lane: Lane) -> list[Event]:
         job_id, generation, options = event.job_id, event.generation, event.options
         normalized_event = AudioNormalized(
             job_id=job_id,
             generation=generation,
+            lane=lane,
             normalized_key=keys.normalized_audio_key(job_id),
             duration_s=duration_s,
             chunk_count=len(chunks),
@@ -94,6 +96,7 @@ class TranscodeHandler:
             ChunkPlanned(
                 job_id=job_id,
                 generation=generation,
+                lane=lane,
                 index=chunk.index,
                 count=len(chunks),
                 start_s=chunk.start_s,
@@ -114,8 +117,9 @@ def _chunk_plan_json(chunks: list[Chunk], silences: list[tuple[float, float]]) -
     return json.dumps(plan).encode()
 
 
-def _record(state: JobState, duration_s: float, chunk_count: int, job_id: str) -> None:
+def _record(state: JobState, duration_s: float, chunk_count: int, job_id: str, lane: Lane) -> None:
     state.duration_s = duration_s
+    state.lane = lane
     state.chunks_total = chunk_count
     state.outputs["normalized_audio"] = keys.normalized_audio_key(job_id)
     state.outputs["chunk_plan"] = keys.chunk_plan_key(job_id)

@@ -105,6 +105,7 @@ def job_summary(state: JobState) -> dict[str, Any]:
         "original_name": state.original_name,
         "size_bytes": state.size_bytes,
         "duration_s": state.duration_s,
+        "lane": state.lane,
         "language": state.language,
         "progress": round(progress, 4),
         "stage": running,
