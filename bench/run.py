@@ -50,7 +50,7 @@ def wait_done(
     marks: dict[str, float],
     started: float,
     stages: tuple[str, ...],
-    poll_s: float = 0.5,
+    poll_s: float = 1.0,
 ) -> dict[str, Any]:
     """Poll until every built stage is done; note when the first transcript text became readable."""
     while True:
@@ -205,7 +205,17 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {name} | {figures['wall_s']:.0f} s | {cpu} | {figures['peak_rss_mib']:.0f} MiB |")
     if baseline:
         lines += ["", "| baseline step | wall |", "|---|---|"]
-        lines += [f"| {k.removesuffix('_s')} | {baseline[k]:.0f} s |" for k in baseline if k.endswith("_s")]
+        steps = ("decode_s", "transcribe_s", "diarize_s", "attribute_s", "summarize_s", "total_s")
+        lines += [f"| {k.removesuffix('_s')} | {baseline[k]:.0f} s |" for k in steps if k in baseline]
+    scaling = report.get("scaling")
+    if scaling:
+        lines += ["", "| batch (bench/scaling.py) | cores | replicas | audio / wall |", "|---|---|---|---|"]
+        runs = [("pipeline", r) for r in (scaling["pipeline"]["one_core"], scaling["pipeline"]["two_cores"])]
+        runs += [("transcribe only", r) for r in scaling["transcribe_replicas_on_two_cores"]]
+        for what, r in runs:
+            replicas = ", ".join(f"{k} {v}" for k, v in r["replicas"].items())
+            lines.append(f"| {what}, {r['jobs']} jobs | {r['cores']} | {replicas} | {r['audio_per_wall']}x |")
+        lines.append(f"\nTwo cores against one, whole pipeline: {scaling['pipeline']['throughput_ratio']}x.")
     return "\n".join(lines) + "\n"
 
 

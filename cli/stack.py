@@ -93,12 +93,16 @@ class LocalStack:
         return env
 
     def _start_local_llm(self) -> None:
-        """One llama.cpp server for every summarize replica, when the summary model is a local one."""
+        """One llama.cpp server shared by several summarize replicas, when the summary model is local.
+
+        With one replica (the default) the summarize process starts its own server when a summary
+        needs it and stops it when idle, so its ~2 GiB are not held while the other stages work.
+        """
         model = self.extra_env.get("AODIO_SUMMARIZE_MODEL") or os.environ.get("AODIO_SUMMARIZE_MODEL")
         already = self.extra_env.get("AODIO_SUMMARIZE_LOCAL_SERVER_URL") or os.environ.get(
             "AODIO_SUMMARIZE_LOCAL_SERVER_URL"
         )
-        if "summarize" not in self.stages or already:
+        if "summarize" not in self.stages or already or self.replicas.get("summarize", 1) < 2:
             return
         from services.summarize.config import SummarizeSettings
         from services.summarize.llm_server import LlamaServer

@@ -21,6 +21,7 @@ from runtime.advisories import watch_max_deliveries
 from runtime.errors import is_permanent, reason_of
 from runtime.failures import Failures
 from runtime.jobs import JobDeleted, JobNotFound, JobStore
+from runtime.memory import release_memory
 from runtime.progress import ProgressReporter
 from runtime.settings import NatsSettings
 from runtime.stage import Handler, Outcome, StageContext
@@ -129,6 +130,7 @@ class Worker:
                         )
                         with contextlib.suppress(Exception):
                             await msg.nak(delay=self._retry_delay(1))
+                    await asyncio.to_thread(release_memory)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

@@ -82,7 +82,7 @@ def test_whole_pipeline_ends_with_a_summary_and_a_completed_job(nats_server, tmp
     with LocalStack(
         tmp_path / "stack", api_port=0, nats_url=nats_server.url, extra_env=env, replicas={"transcribe": 1}
     ) as stack:
-        assert stack.llm is not None and stack.llm.running
+        assert stack.llm is None  # one summarize replica starts its own server when a summary needs it
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             job_id = submit(client, CONVERSATIONS / "two_voices.mp3")
             deadline = time.monotonic() + 400
@@ -93,4 +93,5 @@ def test_whole_pipeline_ends_with_a_summary_and_a_completed_job(nats_server, tmp
             summary = client.get(f"/v1/jobs/{job_id}/outputs/summary_json").json()
             markdown = client.get(f"/v1/jobs/{job_id}/outputs/summary_md").text
     assert summary["method"] in ("llm", "extractive") and summary["language"] == "en"
+    assert summary["method"] == "llm" or "smollm2" in (summary.get("note") or "")  # the model was reached
     assert markdown.startswith("#") and job["stages"]["summarize"]["status"] == "done"

@@ -8,6 +8,7 @@ timeout, refused credentials): they are fakes at the provider boundary and named
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import uuid
@@ -34,6 +35,7 @@ from services.summarize.extractive import summarize_extractive
 from services.summarize.handler import SummarizeHandler
 from services.summarize.llm import CallLimits, LlmTarget, call, parse_draft
 from services.summarize.llm_server import LlamaServer, llama_server_missing
+from services.summarize.local import LocalModels
 from services.summarize.models import resolve_gguf
 from services.summarize.summary import Summary
 from services.summarize.summary import from_json as summary_from_json
@@ -243,6 +245,30 @@ async def test_missing_local_model_falls_back_with_the_reason(tmp_path: Path) ->
     handler = SummarizeHandler(SummarizeSettings(model="local/no-such-model", model_cache_dir=tmp_path))
     summary = await handler.summarize(transcript("en_meeting"))
     assert summary.method == "extractive" and summary.note and "no-such-model" in summary.note
+
+
+async def test_a_local_server_is_started_on_use_and_stopped_when_idle(tmp_path: Path) -> None:
+    missing = llama_server_missing()
+    if missing:
+        pytest.skip(missing)
+    settings = SummarizeSettings(model="local/smollm2-135m", log_dir=tmp_path, local_idle_stop_s=1.0)
+    local = LocalModels(settings)
+    try:
+        async with local.use("local/smollm2-135m") as target:
+            server = local._servers["smollm2-135m"]
+            await asyncio.sleep(6)  # past the idle limit, but in use: kept
+            assert server.running and target.api_base == server.address
+        for _ in range(60):
+            if not server.running:
+                break
+            await asyncio.sleep(0.5)
+        assert not server.running and not local._servers  # idle: stopped, its memory freed
+        async with local.use("local/smollm2-135m") as again:  # the next summary starts it again
+            hello = [{"role": "user", "content": "Say hi."}]
+            answer = await call(again, hello, CallLimits(max_output_tokens=8))
+        assert answer
+    finally:
+        local.close()
 
 
 # --- the offline default (Qwen2.5-Coder-1.5B): slow ------------------------------------------------

@@ -86,7 +86,8 @@ async def run(args: argparse.Namespace, truth: dict) -> tuple[Summary, dict]:  #
     try:
         if args.method == "llm" and settings.model.startswith("local/"):
             started = time.perf_counter()
-            await handler.local.target(settings.model)  # start the server outside the timed part
+            async with handler.local.use(settings.model):  # start the server outside the timed part
+                pass
             _litellm()  # imported once per service process, not per job
             server_start_s = time.perf_counter() - started
         else:

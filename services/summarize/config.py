@@ -39,4 +39,6 @@ class SummarizeSettings(BaseSettings):
     local_server_url: str | None = None  # an already running llama.cpp server; else one is started
     local_n_ctx: int = Field(default=8192, ge=512, le=131_072)
     local_threads: int = Field(default=0, ge=0, le=256)  # 0: every core
+    # a server this process started is stopped after this long unused (0: kept), freeing ~2 GiB
+    local_idle_stop_s: float = Field(default=120.0, ge=0)
     log_dir: Path = Path("data/logs")

@@ -82,8 +82,10 @@ class SummarizeHandler:
             return await asyncio.to_thread(summarize_extractive, transcript)
         name = model or self.settings.model
         try:
-            target = await self.local.target(name) if name.startswith("local/") else self._hosted(name)
-            return await self._with_model(transcript, target)
+            if name.startswith("local/"):
+                async with self.local.use(name) as target:
+                    return await self._with_model(transcript, target)
+            return await self._with_model(transcript, self._hosted(name))
         except LlmFailure as exc:
             log.warning("summary model %s failed for good, summarising extractively: %s", name, exc.reason)
             return await asyncio.to_thread(
