@@ -51,8 +51,9 @@ def wait_done(
     started: float,
     stages: tuple[str, ...],
     poll_s: float = 1.0,
+    first_text_only: bool = False,
 ) -> dict[str, Any]:
-    """Poll until every built stage is done; note when the first transcript text became readable."""
+    """Poll until every built stage is done (or, first_text_only, until the first transcript text)."""
     while True:
         job = client.get(f"/v1/jobs/{job_id}").json()
         if "first_text_s" not in marks and job.get("chunks_done"):
@@ -62,6 +63,8 @@ def wait_done(
         if job["status"] == "failed":
             raise SystemExit(f"job failed in {job.get('failed_stage')}: {job.get('error')}")
         if all(job["stages"].get(s, {}).get("status") == "done" for s in stages):
+            return job
+        if first_text_only and "first_text_s" in marks:
             return job
         time.sleep(poll_s)
 
@@ -87,6 +90,30 @@ def stage_figures(
             "peak_rss_mib": round(peak_of(name, peaks) / MIB, 1),
         }
     return figures
+
+
+def first_text(path: Path, replicas: dict[str, int]) -> dict[str, Any]:
+    """Only the first measure: the whole stack runs, and the job is left once its first text is readable."""
+    with (
+        tempfile.TemporaryDirectory(prefix="aodio-bench-") as data,
+        LocalStack(Path(data), api_port=0, replicas=replicas) as stack,
+        httpx.Client(base_url=stack.api_url, timeout=None) as client,
+    ):
+        started = time.monotonic()
+        with path.open("rb") as handle:
+            reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
+        reply.raise_for_status()
+        marks: dict[str, float] = {}
+        job = wait_done(client, reply.json()["job_id"], marks, started, BUILT_STAGES, 0.5, True)
+        plan = client.get(f"/v1/jobs/{job['job_id']}/outputs/chunk_plan").json()
+    return {
+        "file": str(path),
+        "audio_s": job.get("duration_s"),
+        "first_transcript_text_s": marks["first_text_s"],
+        "transcode_wall_s": job["stages"]["transcode"].get("wall_s"),
+        "first_chunk_s": round(plan["chunks"][0]["end_s"] - plan["chunks"][0]["start_s"], 2),
+        "chunks": job.get("chunks_total"),
+    }
 
 
 def run(
@@ -145,9 +172,15 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy every worker; collapsed stacks into this folder")
     parser.add_argument("--no-baseline", action="store_true", help="skip the by-hand baseline run")
     parser.add_argument("--scaling", action="store_true", help="also measure scaling (bench/scaling.py)")
+    parser.add_argument(
+        "--first-text-only", action="store_true", help="only time the first readable transcript text"
+    )
     args = parser.parse_args()
     ensure_recording(args.file)
     replicas = {k: int(v) for k, _, v in (r.partition("=") for r in args.replicas)}
+    if args.first_text_only:
+        print(json.dumps(first_text(args.file, replicas), indent=2))
+        return
     stamp = time.strftime("%Y%m%d-%H%M%S")
     args.save.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"aodio": run(args.file, args.s3, tuple(args.stages), replicas, args.profile)}

@@ -88,8 +88,13 @@ def plan_chunks(
     max_s: float | None = None,
     quiet_points: Sequence[tuple[float, float]] = (),
     window: float = 0.2,
+    first_s: float | None = None,
 ) -> list[Chunk]:
-    """Split [0, duration_s] into contiguous chunks of about target_s, cut inside silences."""
+    """Split [0, duration_s] into contiguous chunks of about target_s, cut inside silences.
+
+    With first_s shorter than target_s, the first chunk aims at first_s instead: it is transcribed
+    first, so the opening of a long recording is readable within seconds of the transcode.
+    """
     min_s = target_s * 0.25 if min_s is None else min_s
     max_s = target_s * (1 + window) if max_s is None else max_s
     if duration_s <= 0:
@@ -99,6 +104,9 @@ def plan_chunks(
     ordered = sorted(silences)
     limits = (target_s, min_s, max_s, window)
     bounds = [0.0]
+    if first_s is not None and first_s < target_s and duration_s > max_s:
+        first_limits = (first_s, min(min_s, first_s * 0.25), first_s * (1 + window), window)
+        bounds.append(_next_cut(0.0, duration_s, ordered, quiet_points, first_limits))
     while duration_s - bounds[-1] > max_s:
         cut = _next_cut(bounds[-1], duration_s, ordered, quiet_points, limits)
         bounds.append(max(cut, round(bounds[-1] + CUT_GRID_S, 2)))  # always move forward

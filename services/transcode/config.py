@@ -11,6 +11,9 @@ class TranscodeSettings(BaseSettings):
 
     chunk_seconds: float = Field(default=600.0, ge=30, le=3600)  # a job may override it
     max_duration_s: float = Field(default=12 * 3600.0, gt=0)
+    # The first chunk of a recording longer than one chunk aims at this length (0: like the others),
+    # so its text is readable about a minute after the upload instead of after a whole chunk.
+    first_chunk_s: float = Field(default=90.0, ge=0, le=3600)
     # Recordings longer than this go to the long lane: every stage serves both lanes at once, so short
     # jobs pass long ones instead of queueing behind hours of audio.
     long_job_s: float = Field(default=1800.0, gt=0)

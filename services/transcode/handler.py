@@ -63,7 +63,11 @@ class TranscodeHandler:
                     progress=lambda done, total: ctx.progress(done, total, "s", "decoding"),
                 )
             chunks = plan_chunks(
-                result.duration_s, result.silences, target_s=target_s, quiet_points=result.quiet_points
+                result.duration_s,
+                result.silences,
+                target_s=target_s,
+                quiet_points=result.quiet_points,
+                first_s=self.settings.first_chunk_s or None,
             )
             ctx.progress(result.duration_s, result.duration_s, "s", f"cutting {len(chunks)} chunk(s)")
             chunk_files = cut_chunks(normalized, chunks, work / "chunks")

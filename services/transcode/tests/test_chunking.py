@@ -78,3 +78,30 @@ def test_bad_arguments() -> None:
         plan_chunks(0.0, [])
     with pytest.raises(ValueError):
         plan_chunks(100.0, [], target_s=60.0, min_s=90.0)
+
+
+def test_a_short_first_chunk_then_chunks_of_the_target() -> None:
+    silences = [(85.0, 86.0), (700.0, 701.0)]
+    chunks = plan_chunks(3000.0, silences, target_s=600.0, first_s=90.0)
+    assert chunks[0] == Chunk(0, 0.0, 85.5)  # the pause nearest 90 s, inside 72-108 s
+    assert chunks[1].end_s == 700.5  # then about 600 s, at the next pause
+    assert all(c.duration_s >= 480.0 for c in chunks[1:])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_recordings_with_a_short_first_chunk(seed: int) -> None:
+    rng = random.Random(seed)
+    duration_s = rng.uniform(1, 16_000)
+    silences = random_silences(rng, duration_s)
+    chunks = plan_chunks(duration_s, silences, target_s=600.0, first_s=90.0)
+    assert_exact_cover(chunks, duration_s)
+    assert all(c.duration_s <= 720.0 + 1e-6 for c in chunks)
+    if duration_s > 720.0:
+        assert 72.0 - 0.02 <= chunks[0].duration_s <= 108.0 + 1e-6
+        assert all(c.duration_s >= 150.0 - 0.02 for c in chunks[1:])
+    else:  # one chunk: nothing to read sooner
+        assert chunks == [Chunk(0, 0.0, duration_s)]
+
+
+def test_first_chunk_no_longer_than_the_target_is_ignored() -> None:
+    assert plan_chunks(1500.0, [], target_s=60.0, first_s=90.0) == plan_chunks(1500.0, [], target_s=60.0)
