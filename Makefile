@@ -44,10 +44,10 @@ test-all: setup
 	@scripts/system-deps.sh --browser
 	$(BIN)/pytest -q -m "" $(PYTEST_ARGS)
 
-## bench: generate the 4 h 15 recording (once) and measure every built stage; prints JSON
+## bench: generate the 4 h 15 recording (once); Aodio end to end (py-spy profile of every worker), the by-hand baseline, scaling; JSON + table in bench/out
 bench: setup
 	@scripts/system-deps.sh --speech
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --profile bench/out/profile --scaling
 
 ## fixtures: regenerate the committed test audio (needs espeak-ng)
 fixtures: setup
