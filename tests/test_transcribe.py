@@ -163,8 +163,13 @@ async def test_chunks_give_the_same_words_as_the_whole(tiny: Stage, tmp_path: Pa
 
     assert all(w["end"] <= cut_s + 0.05 for w in words_of(first))
     assert all(w["start"] >= cut_s - 0.05 for w in words_of(second))
-    assert word_error_rate(text_of([whole]), text_of([first, second])) < 0.1
-    assert word_error_rate(truth("en_two_voices")["text"], text_of([first, second])) < 0.3
+    # Cutting in a pause loses nothing: the chunks are as right as the whole file, measured against
+    # what was said (not against the whole file's own errors, which differ between CPUs' int8 kernels).
+    said = truth("en_two_voices")["text"]
+    chunked_wer = word_error_rate(said, text_of([first, second]))
+    whole_wer = word_error_rate(said, text_of([whole]))
+    assert chunked_wer <= whole_wer + 0.05, (chunked_wer, whole_wer)
+    assert chunked_wer < 0.3
     # the same word lands at the same time of the recording, whichever way it was cut
     whole_starts = {w["word"].strip(): w["start"] for w in words_of(whole)}
     moved = [
