@@ -92,6 +92,15 @@ def stage_figures(
     return figures
 
 
+def upload(client: httpx.Client, path: Path) -> str:
+    """Submit the recording through the API (streamed multipart); the job id."""
+    with path.open("rb") as handle:
+        reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
+    reply.raise_for_status()
+    job_id: str = reply.json()["job_id"]
+    return job_id
+
+
 def first_text(path: Path, replicas: dict[str, int]) -> dict[str, Any]:
     """Only the first measure: the whole stack runs, and the job is left once its first text is readable."""
     with (
@@ -100,11 +109,8 @@ def first_text(path: Path, replicas: dict[str, int]) -> dict[str, Any]:
         httpx.Client(base_url=stack.api_url, timeout=None) as client,
     ):
         started = time.monotonic()
-        with path.open("rb") as handle:
-            reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
-        reply.raise_for_status()
         marks: dict[str, float] = {}
-        job = wait_done(client, reply.json()["job_id"], marks, started, BUILT_STAGES, 0.5, True)
+        job = wait_done(client, upload(client, path), marks, started, BUILT_STAGES, 0.5, True)
         plan = client.get(f"/v1/jobs/{job['job_id']}/outputs/chunk_plan").json()
     return {
         "file": str(path),
@@ -131,12 +137,10 @@ def run(
             httpx.Client(base_url=stack.api_url, timeout=None) as client,
         ):
             started = time.monotonic()
-            with path.open("rb") as handle:
-                reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
-            reply.raise_for_status()
+            job_id = upload(client, path)
             upload_s = time.monotonic() - started
             marks: dict[str, float] = {}
-            job = wait_done(client, reply.json()["job_id"], marks, started, stages)
+            job = wait_done(client, job_id, marks, started, stages)
             total_s = time.monotonic() - started
         return {
             "file": str(path),
