@@ -31,20 +31,13 @@ from typing import Any
 
 import httpx
 
+from bench.run import upload
 from cli.stack import LocalStack
 
 CONVERSATIONS = Path(__file__).parent.parent / "tests" / "fixtures" / "conversations"
 PIPELINE = ("ingest", "transcode", "diarize", "transcribe", "assemble", "summarize")
 TRANSCRIPT = ("ingest", "transcode", "transcribe", "assemble")
 EXTRACTIVE = {"AODIO_SUMMARIZE_METHOD": "extractive", "AODIO_SUMMARIZE_MODEL": "openai/not-used"}
-
-
-def submit(client: httpx.Client, path: Path) -> str:
-    with path.open("rb") as handle:
-        reply = client.post("/v1/jobs", files={"file": (path.name, handle)})
-    reply.raise_for_status()
-    job_id: str = reply.json()["job_id"]
-    return job_id
 
 
 def finished(client: httpx.Client, job_id: str, stages: tuple[str, ...]) -> dict[str, Any] | None:
@@ -78,9 +71,9 @@ def batch(cores: set[int], stages: tuple[str, ...], replicas: dict[str, int], jo
             LocalStack(Path(data), **options) as stack,  # type: ignore[arg-type]
             httpx.Client(base_url=stack.api_url, timeout=120) as client,
         ):
-            wait_all(client, [submit(client, clips[0])], stages)  # models loaded in every replica
+            wait_all(client, [upload(client, clips[0])], stages)  # models loaded in every replica
             started = time.monotonic()
-            ids = [submit(client, clips[i % len(clips)]) for i in range(jobs)]
+            ids = [upload(client, clips[i % len(clips)]) for i in range(jobs)]
             done = wait_all(client, ids, stages)
             wall = time.monotonic() - started
     finally:
