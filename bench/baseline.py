@@ -14,7 +14,7 @@ memory) and not different models:
    resolves for its setting (``base``, offline), int8 on every core;
 3. diarize: the same pyannote segmentation-3.0 + CAM++ models as Aodio's diarize stage, called once
    over the whole recording (one window, as a pipeline called once on a file), torch on every core;
-4. attribute: each word takes the speaker whose turns overlap it most;
+4. attribute: each word takes the speaker whose turns overlap it most (the assemble stage's code);
 5. summarise: Aodio's own summarize code and LLM (the local llama.cpp server with the Qwen GGUF),
    so this step differs from Aodio's only in what runs beside it.
 
@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
-import itertools
 import json
 import logging
 import math
@@ -50,16 +48,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import soundfile
-from msgspec import structs
 
 from bench.memory import PeakSampler
-from services.assemble.speakers import build_segments, number_speakers
+from services.assemble.speakers import assign_speakers, build_segments, number_speakers
 from services.assemble.transcript import Transcript, Word
 from services.transcribe.config import TranscribeSettings
 from services.transcribe.models import resolve_model
 
 if TYPE_CHECKING:
-    from services.diarize.pipeline import Diarization, SpeakerTurn
+    from services.diarize.pipeline import Diarization
     from services.summarize.summary import Summary
 
 # Not bench.run's: importing it would load the local stack's modules into the process measured here.
@@ -156,37 +153,12 @@ def diarize(wav: Path, threads: int) -> tuple[Diarization, dict[str, Any]]:
     return found, used
 
 
-def assign_speakers(words: list[Word], turns: list[SpeakerTurn]) -> list[Word]:
-    """Each word takes the speaker whose turns overlap it most; a word between turns, the nearest turn's."""
-    turns = sorted(turns, key=lambda t: t.start)
-    if not turns:
-        return words
-    starts = [t.start for t in turns]
-    latest_end = list(itertools.accumulate((t.end for t in turns), max))  # of turns[: i + 1]
-    attributed = []
-    for word in words:
-        overlap: dict[str, float] = {}
-        i = bisect.bisect_left(starts, word.end) - 1
-        while i >= 0 and latest_end[i] > word.start:  # no turn at or before i reaches the word otherwise
-            seconds = min(word.end, turns[i].end) - max(word.start, turns[i].start)
-            if seconds > 0:
-                overlap[turns[i].speaker] = overlap.get(turns[i].speaker, 0.0) + seconds
-            i -= 1
-        if overlap:
-            speaker = max(overlap, key=overlap.__getitem__)
-        else:
-            near = bisect.bisect_left(starts, word.start)
-            around = turns[max(near - 1, 0) : near + 1]
-            speaker = min(around, key=lambda t: max(t.start - word.end, word.start - t.end)).speaker
-        attributed.append(structs.replace(word, speaker=speaker))
-    return attributed
-
-
 def build_transcript(
     words: list[Word], language: str | None, duration_s: float, model_path: str, found: Diarization
 ) -> Transcript:
     """The structure Aodio's assemble stage writes (transcript.json), which the summarizer reads."""
-    words, speaker_map = number_speakers(assign_speakers(words, found.turns))
+    turns = [{"start": t.start, "end": t.end, "speaker": t.speaker} for t in found.turns]
+    words, speaker_map = number_speakers(assign_speakers(words, turns))  # as the assemble stage does
     return Transcript(
         language=language,
         duration_s=duration_s,
