@@ -146,7 +146,8 @@ def diarize(wav: Path, threads: int) -> tuple[Diarization, dict[str, Any]]:
     torch.set_num_threads(threads)
     settings = DiarizeSettings()
     names = ModelNames(settings.segmentation_path(), settings.embedding_path())
-    diarizer = load_diarizer(names, settings.window_tuning())
+    # pyannote's own pipeline embeds every chunk's speakers; Aodio's default embeds every other one
+    diarizer = load_diarizer(names, replace(settings.window_tuning(), embed_stride=1))
     whole_file = replace(settings.global_tuning(), window_s=math.inf)
     found = diarize_file(wav, diarizer, SpeakerBounds(), whole_file)
     used = {"segmentation": names.segmentation, "embedding": names.embedding, "window_s": "whole file"}

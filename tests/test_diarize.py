@@ -13,6 +13,7 @@ import logging
 import math
 import subprocess
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from contracts.state import JobState
 from runtime.errors import PermanentError
 from runtime.stage import StageContext
 from runtime.storage.directory import DirectoryStorage
+from services.diarize import windows
 from services.diarize.bench_diarize import der, read_rttm
 from services.diarize.campplus import embed, fbank
 from services.diarize.clustering import SpeakerBounds, cluster
@@ -152,6 +154,54 @@ def label_of(found: Diarization, spans: list[tuple[float, float]]) -> str:
                 0.0, min(end, turn.end) - max(start, turn.start)
             )
     return max(cover, key=lambda speaker: cover[speaker])
+
+
+def test_every_other_chunk_embedded_finds_the_same_speakers(
+    settings: DiarizeSettings, flacs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ModelNames(settings.segmentation_path(), settings.embedding_path())
+    calls = {"n": 0}
+    real_embed = windows.embed
+
+    def counted(*args: Any) -> np.ndarray:
+        calls["n"] += 1
+        return real_embed(*args)
+
+    monkeypatch.setattr(windows, "embed", counted)
+    truth = read_rttm(CONVERSATIONS / "three_voices.rttm")
+    results = {}
+    for stride in (1, 2):
+        calls["n"] = 0
+        tuning = replace(settings.window_tuning(), embed_stride=stride)
+        found = diarize_file(flacs["three_voices"], DiarizerCache(tuning).get(names), SpeakerBounds())
+        results[stride] = (found, calls["n"])
+    (every, every_calls), (other, other_calls) = results[1], results[2]
+    assert other_calls < 0.6 * every_calls  # the CAM++ work is what the stride saves
+    assert len(other.speakers) == len(every.speakers) == 3
+    assert der(truth, other, other.duration_s) <= der(truth, every, every.duration_s) + 0.01
+
+
+def test_a_speaker_no_neighbour_knows_is_embedded(diarizer: WindowDiarizer, flacs: dict[str, Path]) -> None:
+    """Chunks 0 and 2 are embedded; in chunk 1, speaker 0 agrees with chunk 0's cluster 0, speaker 1
+    with chunk 2's cluster 1, and speaker 2 speaks where neither neighbour hears anyone: embedded, it
+    takes the one cluster left."""
+    assert isinstance(diarizer, LocalModelDiarizer)
+    audio, _ = soundfile.read(flacs["two_voices"], dtype="float32")
+    features = fbank(audio[: 20 * 16000])
+    frames = round(10.0 / diarizer.frame_step)
+    shift = round(5.0 / diarizer.frame_step)  # chunk 1's frame f is chunk 0's f + shift, chunk 2's f - shift
+    activity = np.zeros((3, frames, 3), dtype=np.float32)
+    activity[0, :, 0] = 1  # cluster 0 over chunk 0 ...
+    activity[0, 200 + shift :, 0] = 0  # ... but silent under chunk 1's frames 200 and after
+    activity[2, :, 0] = 1  # cluster 1 over chunk 2
+    activity[1, :200, 0] = 1  # agrees with chunk 0's speaker
+    activity[1, shift + 10 :, 1] = 1  # agrees with chunk 2's speaker
+    activity[1, 200 : shift - 10, 2] = 1  # where no neighbour hears anyone
+    assignment = np.full((3, 3), -1)
+    assignment[0, 0], assignment[2, 0] = 0, 1
+    centroids = np.eye(3, 192)[[0, 1, 2]].astype(np.float32)
+    diarizer._follow_neighbours(features, activity, [0.0, 5.0, 10.0], {0, 2}, assignment, centroids)
+    assert assignment[1].tolist() == [0, 1, 2]
 
 
 @pytest.mark.parametrize(("bounds", "expected"), [(SpeakerBounds(exact=2), 2), (SpeakerBounds(high=1), 1)])

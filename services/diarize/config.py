@@ -21,6 +21,8 @@ class DiarizeSettings(BaseSettings):
     embedding_model: str | None = None
     window_s: float = Field(default=300.0, ge=30.0)  # inf: the whole file at once (memory grows with it)
     chunk_step: float = Field(default=0.5, gt=0.0, le=1.0)  # of the 10 s segmentation chunk
+    # CAM++ embeds every n-th chunk's speakers; the chunks between follow them by overlap (1: all)
+    embed_stride: int = Field(default=2, ge=1, le=8)
     local_threshold: float = Field(default=0.35, gt=0.0, lt=2.0)  # cosine distance, within a window
     global_threshold: float = Field(default=0.3, gt=0.0, lt=2.0)  # cosine distance, across windows
     min_speaker_s: float = Field(default=3.0, ge=0.0)
@@ -34,7 +36,9 @@ class DiarizeSettings(BaseSettings):
         return self.embedding_model or default_embedding()
 
     def window_tuning(self) -> WindowTuning:
-        return WindowTuning(chunk_step=self.chunk_step, threshold=self.local_threshold)
+        return WindowTuning(
+            chunk_step=self.chunk_step, threshold=self.local_threshold, embed_stride=self.embed_stride
+        )
 
     def global_tuning(self) -> GlobalTuning:
         window = math.inf if math.isinf(self.window_s) else self.window_s
