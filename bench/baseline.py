@@ -10,8 +10,8 @@ memory) and not different models:
 
 1. decode: ffmpeg once into 16 kHz mono float32 in memory, as ``whisperx.load_audio`` does;
 2. transcribe: faster-whisper's plain sequential ``WhisperModel.transcribe`` over the whole array
-   (beam 5, word timestamps, language detected), with the Whisper model Aodio's transcribe stage
-   resolves for its setting (``base``, offline), int8 on every core;
+   (word timestamps, language detected), with the Whisper model and beam width Aodio's transcribe
+   stage resolves for its settings (``base``, beam 2, offline), int8 on every core;
 3. diarize: the same pyannote segmentation-3.0 + CAM++ models as Aodio's diarize stage, called once
    over the whole recording (one window, as a pipeline called once on a file), torch on every core;
 4. attribute: each word takes the speaker whose turns overlap it most (the assemble stage's code);
@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 # Not bench.run's: importing it would load the local stack's modules into the process measured here.
 DEFAULT_FILE = Path("bench/audio/long_4h15.mp3")
 SAMPLE_RATE = 16000
-BEAM_SIZE = 5
 COMPUTE_TYPE = "int8"
 MIB = 1024 * 1024
 
@@ -116,12 +115,14 @@ def decode(path: Path) -> np.ndarray:
     return np.frombuffer(done.stdout, dtype=np.float32)
 
 
-def transcribe(audio: np.ndarray, model_path: str, threads: int) -> tuple[list[Word], str | None]:
+def transcribe(
+    audio: np.ndarray, model_path: str, beam_size: int, threads: int
+) -> tuple[list[Word], str | None]:
     """Every word of the recording, by faster-whisper's default sequential API; and the language found."""
     from faster_whisper import WhisperModel
 
     model = WhisperModel(model_path, device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=threads)
-    segments, info = model.transcribe(audio, beam_size=BEAM_SIZE, word_timestamps=True, language=None)
+    segments, info = model.transcribe(audio, beam_size=beam_size, word_timestamps=True, language=None)
     words = [
         Word(float(w.start), float(max(w.start, w.end)), w.word, float(w.probability))  # numpy scalars
         for segment in segments  # a lazy generator: the decoding happens here
@@ -211,7 +212,7 @@ def run_baseline(path: Path, out_dir: Path | None = None, summary_model: str | N
     audio_s = len(audio) / SAMPLE_RATE
     with steps.timed("transcribe"):
         model_path = resolve_model(whisper.model, whisper.model_cache_dir)
-        words, language = transcribe(audio, model_path, threads)
+        words, language = transcribe(audio, model_path, whisper.beam_size, threads)
     with steps.timed("diarize"), tempfile.TemporaryDirectory(prefix="aodio-baseline-") as tmp:
         wav = Path(tmp) / "audio.wav"
         soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")  # the diarizer reads a file
@@ -228,7 +229,7 @@ def run_baseline(path: Path, out_dir: Path | None = None, summary_model: str | N
         "whisper_model": whisper.model,
         "whisper_model_path": model_path,
         "whisper_api": "WhisperModel.transcribe (sequential)",
-        "beam_size": BEAM_SIZE,
+        "beam_size": whisper.beam_size,
         "compute_type": COMPUTE_TYPE,
         "cpu_threads": threads,
         "torch_threads": threads,
