@@ -122,7 +122,8 @@ class LocalModelDiarizer:
             if len(rows) == 0:
                 continue
             picked, clusters = linear_sum_assignment(-agreement[rows])
-            lost = [int(rows[i]) for i in range(len(rows)) if i not in set(picked.tolist())]
+            matched = set(picked.tolist())
+            lost = [int(rows[i]) for i in range(len(rows)) if i not in matched]
             for i, k in zip(picked, clusters, strict=True):
                 if agreement[rows[i], k] * self.frame_step >= MIN_AGREEMENT_S:
                     assignment[c, rows[i]] = k
