@@ -127,8 +127,23 @@ def print_job(job: dict[str, Any], console: Console) -> None:
     if job.get("error"):
         where = f" in {job['failed_stage']}" if job.get("failed_stage") else ""
         console.print(f"[red]error{escape(where)}:[/red] {escape(job['error'])}")
+    print_guards(job, console)
     if outputs := job.get("outputs"):
         console.print(f"outputs   {', '.join(sorted(outputs))}")
+
+
+def print_guards(job: dict[str, Any], console: Console) -> None:
+    """What the decode guards did to the job's speech, and every warning, one line each."""
+    total = (job.get("transcription") or {}).get("total") or {}
+    if total.get("windows"):
+        console.print(
+            f"speech    {clock(total.get('speech_s'))} in {total['windows']} windows,"
+            f" {total.get('words', 0)} words;"
+            f" re-decoded {total.get('redecoded', 0)}, collapsed {total.get('collapsed', 0)},"
+            f" dropped {total.get('dropped', 0)} ({total.get('dropped_s', 0):.1f} s)"
+        )
+    for warning in job.get("warnings") or ():
+        console.print(f"[yellow]warning[/yellow]   {escape(warning['message'])}")
 
 
 def show_job(client: AodioClient, job_id: str, as_json: bool, live: bool) -> int:

@@ -41,6 +41,46 @@ class AssemblyState(msgspec.Struct, kw_only=True):
     claimed_by: str | None = None
 
 
+class ChunkGuards(msgspec.Struct, kw_only=True):
+    """What the transcribe stage's decode guards did in one chunk (services/transcribe/guards.py)."""
+
+    windows: int = 0  # VAD windows of speech decoded
+    speech_s: float = 0.0  # seconds of speech VAD found
+    words: int = 0  # words the chunk's transcript kept
+    redecoded: int = 0  # windows whose first decode was flagged, decoded again with the fallback
+    collapsed: int = 0  # windows where a repetition loop was cut to its first occurrence
+    dropped: int = 0  # windows the fallback decode also found no speech in
+    dropped_s: float = 0.0
+    words_removed: int = 0  # repeated words removed by collapsing
+    quiet_windows: int = 0  # windows heard only when a silent-seeming chunk was listened to again
+
+
+class TranscriptionRecord(msgspec.Struct, kw_only=True):
+    """The guards' work over the whole job: each chunk's record, and the totals."""
+
+    chunks: dict[str, ChunkGuards] = msgspec.field(default_factory=dict)  # chunk index -> record
+    total: ChunkGuards = msgspec.field(default_factory=ChunkGuards)
+
+    def record(self, index: int, guards: ChunkGuards) -> None:
+        """Idempotent: set one chunk's record and recount the totals."""
+        self.chunks[str(index)] = guards
+        self.total = ChunkGuards(
+            **{
+                name: sum(getattr(c, name) for c in self.chunks.values())
+                for name in ChunkGuards.__struct_fields__
+            }
+        )
+
+
+class JobWarning(msgspec.Struct, frozen=True, kw_only=True):
+    """Something a user should know about a finished job: content removed, or a guess made."""
+
+    stage: str
+    code: str  # speech_dropped, loop_collapsed, chunk_empty, transcript_empty, language_uncertain
+    message: str
+    chunk: int | None = None
+
+
 class RunRecord(msgspec.Struct, kw_only=True):
     """One earlier run (generation) of a job, kept when the job is replayed."""
 
@@ -78,6 +118,13 @@ class JobState(msgspec.Struct, kw_only=True):
     run_started_at: float | None = None
     history: list[RunRecord] = msgspec.field(default_factory=list)  # earlier generations, oldest first
     assembly: AssemblyState = msgspec.field(default_factory=AssemblyState)
+    transcription: TranscriptionRecord = msgspec.field(default_factory=TranscriptionRecord)
+    warnings: list[JobWarning] = msgspec.field(default_factory=list)
+
+    def warn(self, warning: JobWarning) -> None:
+        """Idempotent: add a warning, replacing one of the same stage, code and chunk."""
+        same = (warning.stage, warning.code, warning.chunk)
+        self.warnings = [w for w in self.warnings if (w.stage, w.code, w.chunk) != same] + [warning]
 
     def stage(self, name: str) -> StageState:
         """The state of one stage, created as pending when absent."""

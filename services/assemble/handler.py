@@ -8,7 +8,7 @@ from typing import Any
 
 from contracts import keys
 from contracts.events import ChunkTranscribed, DiarizationCompleted, PipelineEvent, TranscriptAssembled
-from contracts.state import JobState
+from contracts.state import JobState, JobWarning
 from runtime.errors import PermanentError
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound, Storage
@@ -93,3 +93,15 @@ def _record(state: JobState, transcript: Transcript) -> None:
         state.outputs[f"transcript_{extension}"] = keys.transcript_key(state.job_id, extension)
     if transcript.language:
         state.language = state.language or transcript.language
+    heard = state.transcription.total
+    if not transcript.segments and heard.speech_s > 0:
+        state.warn(
+            JobWarning(
+                stage="assemble",
+                code="transcript_empty",
+                message=(
+                    f"the transcript has no words, although VAD found {heard.speech_s:.1f} s of speech in "
+                    f"{heard.windows} window(s) ({heard.dropped} left out as no speech; see the warnings)"
+                ),
+            )
+        )

@@ -12,43 +12,20 @@ import json
 import math
 import resource
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import soundfile
 import torch
 
 from services.diarize.clustering import SpeakerBounds
 from services.diarize.config import DiarizeSettings
 from services.diarize.models import DiarizerCache, ModelNames
 from services.diarize.output import rttm_text
-from services.diarize.pipeline import Diarization, GlobalTuning, diarize_file
+from services.diarize.pipeline import diarize_file
+from services.diarize.scoring import der, read_rttm
 
 COLLAR_S = 0.25
-
-
-def read_rttm(path: Path) -> list[tuple[float, float, str]]:
-    """(start, end, speaker) of each SPEAKER line."""
-    turns = []
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        if fields and fields[0] == "SPEAKER":
-            start, duration = float(fields[3]), float(fields[4])
-            turns.append((start, start + duration, fields[7]))
-    return turns
-
-
-def der(truth: list[tuple[float, float, str]], found: Diarization, until_s: float) -> float:
-    """Diarization error rate of `found` against `truth` over [0, until_s], collar COLLAR_S."""
-    from pyannote.core import Annotation, Segment
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    reference, hypothesis = Annotation(), Annotation()
-    for start, end, speaker in truth:
-        if start < until_s:
-            reference[Segment(start, min(end, until_s))] = speaker
-    for turn in found.turns:
-        hypothesis[Segment(turn.start, turn.end)] = turn.speaker
-    metric = DiarizationErrorRate(collar=COLLAR_S)
-    return float(metric(reference, hypothesis, uem=Segment(0, until_s)))
 
 
 def main() -> None:
@@ -62,11 +39,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     settings = DiarizeSettings()
-    cache = DiarizerCache(settings.window_tuning())
+    cache = DiarizerCache(settings.window_tuning(soundfile.info(str(args.audio)).duration))
     diarizer = cache.get(ModelNames(settings.segmentation_path(), settings.embedding_path()))
     tuning = settings.global_tuning()
     if args.window_s is not None:
-        tuning = GlobalTuning(args.window_s, tuning.threshold, tuning.min_speaker_s)
+        tuning = replace(tuning, window_s=args.window_s)
     wall, cpu = time.perf_counter(), time.process_time()
     found = diarize_file(args.audio, diarizer, SpeakerBounds(exact=args.speakers), tuning)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -84,7 +61,8 @@ def main() -> None:
     if args.out_rttm:
         args.out_rttm.write_text(rttm_text(found, args.audio.stem))
     if args.rttm:
-        report["der"] = round(der(read_rttm(args.rttm), found, found.duration_s), 4)
+        found_turns = [(t.start, t.end, t.speaker) for t in found.turns]
+        report["der"] = round(der(read_rttm(args.rttm), found_turns, found.duration_s, COLLAR_S), 4)
         report["collar_s"] = COLLAR_S
     print(json.dumps(report))
 

@@ -44,7 +44,7 @@ class DiarizeHandler:
 
     def _diarize(self, event: AudioNormalized, ctx: StageContext) -> Outcome:
         names = self._model_names(event.options)
-        diarizer = self._diarizer(names)
+        diarizer = self._diarizer(names, event.duration_s)
         ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
         ctx.progress(0.0, event.duration_s, "s", "diarizing")
         with tempfile.TemporaryDirectory(dir=ctx.scratch_dir, prefix=f"diarize-{event.job_id}-") as tmp:
@@ -81,12 +81,15 @@ class DiarizeHandler:
             keys.diarization_turns_key(event.job_id),
             keys.diarization_rttm_key(event.job_id),
         )
+        tuning = self.settings.window_tuning(event.duration_s)
         model = {
             "segmentation": names.segmentation,
             "embedding": names.embedding,
             "window_s": self.settings.window_s,
             "local_threshold": self.settings.local_threshold,
             "global_threshold": self.settings.global_threshold,
+            "chunk_step": tuning.chunk_step,
+            "speech_threshold": tuning.speech_threshold,
         }
         storage = ctx.storage
         storage.put_bytes(turns_key, turns_json(result, model), "application/json")
@@ -106,9 +109,9 @@ class DiarizeHandler:
             embedding=options.diarize_embedding_model or self.settings.embedding_path(),
         )
 
-    def _diarizer(self, names: ModelNames) -> WindowDiarizer:
+    def _diarizer(self, names: ModelNames, duration_s: float) -> WindowDiarizer:
         try:
-            return self.diarizers.get(names)
+            return self.diarizers.get(names, self.settings.window_tuning(duration_s))
         except ModelError as exc:
             raise PermanentError(
                 f"{exc.reason}. Set it (or the job's diarize_segmentation_model / diarize_embedding_model) "

@@ -98,14 +98,16 @@ class DiarizerCache:
 
     def __init__(self, tuning: WindowTuning) -> None:
         self.tuning = tuning
-        self._loaded: dict[ModelNames, WindowDiarizer] = {}
+        self._loaded: dict[tuple[ModelNames, WindowTuning], WindowDiarizer] = {}
         self._lock = threading.Lock()
 
-    def get(self, names: ModelNames) -> WindowDiarizer:
+    def get(self, names: ModelNames, tuning: WindowTuning | None = None) -> WindowDiarizer:
+        """The diarizer for these models and tuning (default: the cache's)."""
+        key = (names, tuning or self.tuning)
         with self._lock:
-            if names not in self._loaded:
-                self._loaded[names] = load_diarizer(names, self.tuning)
-            return self._loaded[names]
+            if key not in self._loaded:
+                self._loaded[key] = load_diarizer(names, key[1])
+            return self._loaded[key]
 
 
 class HubPipelineDiarizer:

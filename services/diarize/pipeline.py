@@ -20,6 +20,7 @@ from services.diarize.clustering import SpeakerBounds, cluster
 from services.diarize.windows import LocalSpeaker, WindowDiarizer
 
 Progress = Callable[[float, float], None]
+MIN_SPEAKER_FLOOR_S = 1.0  # real meeting clips: a 1 s floor finds the right count on 6 of 10, 0.5 s on 5
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ class GlobalTuning:
     window_s: float = 300.0  # math.inf: the whole file as one window
     threshold: float = 0.3  # cosine distance joining window centroids
     min_speaker_s: float = 3.0  # local speakers with less speech join a speaker, never found one
+    min_speaker_share: float = 0.0  # ... or with less than this share of the recording, if smaller
+
+    def min_speech_s(self, duration_s: float) -> float:
+        """A speaker's least speech to stand alone: the share of the recording, 1 s to min_speaker_s."""
+        if self.min_speaker_share <= 0:
+            return self.min_speaker_s
+        return min(self.min_speaker_s, max(MIN_SPEAKER_FLOOR_S, self.min_speaker_share * duration_s))
 
 
 class AudioError(Exception):
@@ -90,7 +98,7 @@ def _label(
         np.array([speaker.speech_s for speaker in local]),
         tuning.threshold,
         bounds,
-        min_weight=tuning.min_speaker_s,
+        min_weight=tuning.min_speech_s(duration_s),
     )
     turns = sorted(
         (start, end, int(label))

@@ -42,9 +42,10 @@ class WindowDiarizer(Protocol):
 class WindowTuning:
     chunk_step: float = 0.5  # of the 10 s segmentation chunk
     threshold: float = 0.35  # cosine distance joining chunk embeddings within a window
-    min_embed_s: float = 0.5  # shorter speech in a chunk gets no embedding of its own
-    min_cluster_s: float = 1.5  # chunk embeddings with less speech join clusters, never found them
+    min_embed_s: float = 0.25  # shorter speech in a chunk gets no embedding of its own
+    min_cluster_s: float = 0.5  # chunk embeddings with less speech join clusters, never found them
     batch_size: int = 8
+    speech_threshold: float = 0.35  # of a frame's summed speech probability (speech_activity)
     # embed every n-th chunk; the others follow their neighbours. Capped so that the embedded chunks
     # still cover every frame (n * chunk_step <= 1); 1 embeds every chunk, as pyannote does
     embed_stride: int = 2
@@ -68,13 +69,17 @@ class LocalModelDiarizer:
             step=duration * tuning.chunk_step,
             batch_size=tuning.batch_size,
             skip_aggregation=True,
+            skip_conversion=True,  # powerset log-probabilities: speech_activity() decides
         )
+        specifications = segmentation.specifications
+        self.powerset = _powerset_mapping(len(specifications.classes), specifications.powerset_max_classes)
 
     def diarize(self, waveform: np.ndarray, offset_s: float, bounds: SpeakerBounds) -> list[LocalSpeaker]:
         """Local speakers of a 16 kHz mono window starting at offset_s in the recording."""
         audio = {"waveform": torch.from_numpy(waveform).unsqueeze(0), "sample_rate": SAMPLE_RATE}
         segmentation: Any = self.inference(audio)
-        activity = np.asarray(segmentation.data)  # (chunks, frames, local speakers), 0/1
+        # (chunks, frames, local speakers), 0/1
+        activity = speech_activity(np.asarray(segmentation.data), self.powerset, self.tuning.speech_threshold)
         starts = [segmentation.sliding_window[c].start for c in range(len(activity))]
         features = fbank(waveform)
         stride, last = self.tuning.stride(), len(starts) - 1
@@ -210,7 +215,8 @@ class LocalModelDiarizer:
             for s, k in enumerate(assignment[c]):
                 if k >= 0:
                     score[span, k] += activity[c, :, s]
-        speakers_at = np.rint(count / np.maximum(covered, 1)).astype(int)
+        # half the overlapping chunks hearing a speaker is enough: round half up (np.rint rounds 0.5 to 0)
+        speakers_at = np.floor(count / np.maximum(covered, 1) + 0.5).astype(int)
         ranked = np.argsort(-score, axis=1)
         active = np.zeros_like(score, dtype=bool)
         for n in range(1, min(3, len(centroids)) + 1):
@@ -227,6 +233,29 @@ class LocalModelDiarizer:
             for k in range(len(centroids))
             if active[:limit, k].any()
         ]
+
+
+def _powerset_mapping(classes: int, max_together: int) -> np.ndarray:
+    """pyannote's powerset classes (no one, each speaker, each pair, ...) as rows of 0/1 per speaker."""
+    from pyannote.audio.utils.powerset import Powerset
+
+    mapping: Any = Powerset(classes, max_together).mapping  # a registered buffer: a Tensor
+    return np.asarray(mapping.numpy())
+
+
+def speech_activity(log_probs: np.ndarray, mapping: np.ndarray, threshold: float) -> np.ndarray:
+    """Who speaks in each frame, from the powerset segmentation's log-probabilities.
+
+    A frame holds speech when the classes with someone speaking add up to more than `threshold`,
+    and then takes the likeliest of them. pyannote's own argmax calls a frame silent whenever
+    "no one" beats each class alone (0.4 against 0.3 + 0.3), which loses quiet, far-field and
+    overlapped speech.
+    """
+    probs = np.exp(log_probs)
+    speech = 1.0 - probs[..., 0]
+    best = np.argmax(probs[..., 1:], axis=-1) + 1
+    classes = np.where(speech > threshold, best, 0)
+    return mapping[classes]
 
 
 def _assign(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,5 +24,28 @@ class TranscribeSettings(BaseSettings):
     beam_size: int = Field(default=2, ge=1, le=10)
     batched: bool = True  # BatchedInferencePipeline: faster even on one CPU thread, and no window skips
     batch_size: int = Field(default=4, ge=1, le=64)
+    # Silero VAD's speech probability for a frame to count as speech (faster-whisper's default 0.5)
+    vad_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    # a chunk where VAD hears under 1 s of speech is listened to again at this threshold (far-field,
+    # very quiet speech); what it finds is decoded with the no-speech rule, so noise stays empty
+    quiet_vad_threshold: float = Field(default=0.15, gt=0.0, lt=1.0)
     language_windows: int = Field(default=5, ge=1, le=20)  # 30 s speech windows voted on per chunk
     concurrency: int = Field(default=1, ge=1, le=16)
+    # the languages this deployment expects, comma-separated ISO codes ("en,fr"); empty: any.
+    # Detection chooses among them; a job's own language always wins.
+    languages: str = ""
+    # used when detection is unsure (below language_min_probability); unset: the best guess is kept
+    default_language: str | None = None
+    language_min_probability: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @field_validator("languages", "default_language")
+    @classmethod
+    def _codes(cls, value: str | None) -> str | None:
+        for code in (value or "").split(","):
+            if code.strip() and not re.fullmatch(r"[a-z]{2,3}", code.strip()):
+                raise ValueError(f"{code.strip()!r} is not an ISO 639-1 language code (en, fr, ...)")
+        return value
+
+    def expected_languages(self) -> tuple[str, ...]:
+        """The languages detection may choose from; empty: any."""
+        return tuple(code.strip() for code in self.languages.split(",") if code.strip())

@@ -20,7 +20,7 @@ from typing import Any
 
 from contracts import keys
 from contracts.events import ChunkPlanned, ChunkTranscribed, PipelineEvent
-from contracts.state import JobState
+from contracts.state import ChunkGuards, JobState, JobWarning
 from runtime.errors import PermanentError
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound
@@ -30,15 +30,17 @@ from services.transcribe.engine import (
     EngineConfig,
     LoadedModel,
     ModelCache,
+    Transcription,
     decode_audio,
-    transcribe_audio,
+    transcribe_chunk,
 )
+from services.transcribe.guards import GuardReport
 from services.transcribe.language import LanguageGuess, detect_language
 from services.transcribe.models import ModelError
+from services.transcribe.report import chunk_guards, chunk_warnings
 from services.transcribe.transcript import chunk_transcript_json, place_segments
 
 STAGE = "transcribe"
-JOB_LANGUAGE_MIN_PROBABILITY = 0.5  # below this a chunk's guess is used for itself, not for the job
 
 
 class TranscribeHandler:
@@ -75,19 +77,34 @@ class TranscribeHandler:
                 ) from exc
         length_s = len(audio) / SAMPLE_RATE
         ctx.progress(float(len(ctx.job.chunks_done)), event.count, "chunks", label)
-        language, probability, for_job = self._language(event, ctx.job, model, audio)
+        language, probability, for_job, unsure = self._language(event, ctx.job, model, audio)
         ctx.log.info("%s: %.1f s, language %s (p=%s)", label, length_s, language, probability)
-        segments: list[dict[str, Any]] = []
+        result = Transcription([], GuardReport())
         if language is not None:
-            segments = transcribe_audio(
+            result = transcribe_chunk(
                 model,
                 audio,
                 language=language,
                 beam_size=self.settings.beam_size,
                 batch_size=self.settings.batch_size,
+                vad_threshold=self.settings.vad_threshold,
+                quiet_vad_threshold=self.settings.quiet_vad_threshold,
                 on_segment=lambda done_s: ctx.progress(
                     len(ctx.job.chunks_done) + min(done_s / length_s, 1.0), event.count, "chunks", label
                 ),
+            )
+        segments = place_segments(result.segments, event.start_s, length_s)
+        record = chunk_guards(result.guards, segments)
+        warnings = chunk_warnings(event.index, record, result.guards) + ([unsure] if unsure else [])
+        if record.redecoded or record.dropped or record.collapsed:
+            ctx.log.info(
+                "%s: %d of %d windows re-decoded, %d collapsed, %d dropped (%.1f s)",
+                label,
+                record.redecoded,
+                record.windows,
+                record.collapsed,
+                record.dropped,
+                record.dropped_s,
             )
         transcript_key = keys.chunk_transcript_key(event.job_id, event.index)
         ctx.storage.put_bytes(
@@ -99,7 +116,8 @@ class TranscribeHandler:
                 language=language,
                 language_probability=probability,
                 model=model.name,
-                segments=place_segments(segments, event.start_s, length_s),
+                segments=segments,
+                guards=result.guards.as_json(event.start_s),
             ),
             "application/json",
         )
@@ -115,7 +133,7 @@ class TranscribeHandler:
         )
         return Outcome(
             events=[done],
-            update=lambda state: record_chunk(state, event.index, event.count, for_job),
+            update=lambda state: record_chunk(state, event.index, event.count, for_job, record, warnings),
             stage_done=False,
         )
 
@@ -130,8 +148,8 @@ class TranscribeHandler:
 
     def _language(
         self, event: ChunkPlanned, job: JobState, model: LoadedModel, audio: Any
-    ) -> tuple[str | None, float | None, str | None]:
-        """(language for this chunk, its probability, language to record for the job or None)."""
+    ) -> tuple[str | None, float | None, str | None, JobWarning | None]:
+        """(language for this chunk, its probability, language to record for the job or None, a warning)."""
         requested = event.options.language
         if requested and requested != "en" and not model.whisper.model.is_multilingual:
             raise PermanentError(
@@ -139,20 +157,56 @@ class TranscribeHandler:
                 "use a multilingual model (AODIO_TRANSCRIBE_MODEL=base or the job's transcribe_model)"
             )
         if requested:
-            return requested, 1.0, requested
+            return requested, 1.0, requested, None
         if job.language and not event.options.per_chunk_language:
-            return job.language, None, None
-        guess: LanguageGuess | None = detect_language(model.whisper, audio, self.settings.language_windows)
+            return job.language, None, None, None
+        among = self.settings.expected_languages()
+        guess: LanguageGuess | None = None
+        for threshold in dict.fromkeys((self.settings.vad_threshold, self.settings.quiet_vad_threshold)):
+            guess = guess or detect_language(
+                model.whisper, audio, self.settings.language_windows, among, threshold
+            )
         if guess is None:  # no speech in this chunk: nothing to transcribe, nothing to vote
-            return None, None, None
+            return None, None, None, None
         if guess.probability is None:
-            return guess.language, None, guess.language
-        confident = guess.probability >= JOB_LANGUAGE_MIN_PROBABILITY
-        return guess.language, round(guess.probability, 4), guess.language if confident else None
+            return guess.language, None, guess.language, None
+        probability = round(guess.probability, 4)
+        if probability >= self.settings.language_min_probability:
+            return guess.language, probability, guess.language, None
+        language = self.settings.default_language or guess.language
+        return language, probability, None, self._unsure(event, guess.language, probability, language)
+
+    def _unsure(self, event: ChunkPlanned, guessed: str, probability: float, language: str) -> JobWarning:
+        among = ", ".join(self.settings.expected_languages()) or "any language"
+        used = (
+            f"transcribed as {language} (AODIO_TRANSCRIBE_DEFAULT_LANGUAGE)"
+            if language != guessed
+            else f"transcribed as {guessed}; set the job's language if that is wrong"
+        )
+        return JobWarning(
+            stage=STAGE,
+            code="language_uncertain",
+            chunk=event.index,
+            message=(
+                f"chunk {event.index + 1}: the spoken language is unsure ({guessed} with probability "
+                f"{probability:.2f}, choosing among {among}); {used}"
+            ),
+        )
 
 
-def record_chunk(state: JobState, index: int, count: int, language: str | None) -> None:
+def record_chunk(
+    state: JobState,
+    index: int,
+    count: int,
+    language: str | None,
+    guards: ChunkGuards | None = None,
+    warnings: list[JobWarning] | None = None,
+) -> None:
     """Idempotent: note the chunk as done, the job's language if none yet, and the stage's progress."""
+    if guards is not None:
+        state.transcription.record(index, guards)
+    for warning in warnings or ():
+        state.warn(warning)
     if index not in state.chunks_done:
         state.chunks_done.append(index)
         state.chunks_done.sort()

@@ -25,11 +25,14 @@ class LanguageGuess:
     speech_s: float
 
 
-def speech_only(audio: np.ndarray) -> np.ndarray:
+def speech_only(audio: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """The audio's speech, VAD-detected and concatenated (silence, music and tones removed)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    spans = get_speech_timestamps(audio, VadOptions(min_speech_duration_ms=250))
+    options = VadOptions(
+        min_speech_duration_ms=250, threshold=threshold, neg_threshold=max(0.01, threshold - 0.15)
+    )
+    spans = get_speech_timestamps(audio, options)
     if not spans:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate([audio[span["start"] : span["end"]] for span in spans])
@@ -46,9 +49,19 @@ def speech_windows(speech: np.ndarray, max_windows: int) -> list[np.ndarray]:
     return [speech[start : start + window] for start in starts]
 
 
-def detect_language(model: WhisperModel, audio: np.ndarray, max_windows: int = 5) -> LanguageGuess | None:
-    """Vote over speech windows by summed probability; None when the audio holds no speech."""
-    speech = speech_only(audio)
+def detect_language(
+    model: WhisperModel,
+    audio: np.ndarray,
+    max_windows: int = 5,
+    among: tuple[str, ...] = (),
+    vad_threshold: float = 0.5,
+) -> LanguageGuess | None:
+    """Vote over speech windows by summed probability; None when the audio holds no speech.
+
+    `among` limits the choice to the languages a deployment expects (empty: any); the probability
+    stays the model's own, so a clip that sounds like none of them still reads as unsure.
+    """
+    speech = speech_only(audio, vad_threshold)
     speech_s = len(speech) / SAMPLE_RATE
     if speech_s < MIN_SPEECH_S:
         return None
@@ -60,7 +73,8 @@ def detect_language(model: WhisperModel, audio: np.ndarray, max_windows: int = 5
         _, _, all_probs = model.detect_language(audio=window)
         for language, probability in all_probs:
             totals[language] += probability
-    language = max(totals, key=lambda code: totals[code])
+    candidates = [code for code in totals if code in among] if among else list(totals)
+    language = max(candidates or totals, key=lambda code: totals[code])
     return LanguageGuess(
         language=language,
         probability=totals[language] / len(windows),

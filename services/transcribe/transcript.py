@@ -51,6 +51,7 @@ def chunk_transcript_json(
     language_probability: float | None,
     model: str,
     segments: list[dict[str, Any]],
+    guards: dict[str, Any] | None = None,
 ) -> bytes:
     """The artifact at chunk_transcript_key: absolute times, one JSON object."""
     document = {
@@ -61,5 +62,6 @@ def chunk_transcript_json(
         "language_probability": language_probability,
         "model": model,
         "segments": segments,
+        "guards": guards,  # what the decode guards re-decoded, collapsed or dropped, and why
     }
     return json.dumps(document, ensure_ascii=False).encode()

@@ -1,0 +1,209 @@
+"""What the decode guards did to a chunk: windows flagged, re-decoded, collapsed, dropped, and why.
+
+Whisper's own skip rules (no speech, low confidence, a repetitive decode) are kept, but a flagged
+window is never thrown away on the first decode's word: it is decoded again the way the sequential
+path does (temperature fallback, the no-speech rule), and a repetition loop that survives that is
+collapsed to its first occurrence. Only a window the second decode also calls silence is dropped,
+and every such decision is written down here, for the chunk's transcript and the job state.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from services.transcribe.wer import normalize_words
+
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+# A unit of words repeated this many times in a row, removing at least this many words, is a loop;
+# "no no no" and "thank you, thank you" are speech.
+LOOP_MIN_REPEATS = 3
+LOOP_MIN_REMOVED = 8
+LOOP_MAX_UNIT = 16
+# Said again and again, or decoded again and again? People speak at 2 to 4 words a second; the
+# repeats of a decoding loop are squeezed into the audio faster than that, or heard with little
+# confidence. Repeats slower and surer than this are kept as speech.
+LOOP_MIN_WORDS_PER_S = 4.5
+LOOP_MAX_PROBABILITY = 0.4
+# A segment still below LOG_PROB_THRESHOLD after the whole temperature fallback is noise when the
+# model also leans a little to "no speech" or is unsure of its words. Measured with every window of
+# ../shared/realspeech through the fallback: no real speech stayed below -1 but one "And." (word
+# confidence 0.04); the laughter of no-speech/ did (no_speech_prob 0.39 and 0.57).
+UNRELIABLE_NO_SPEECH = 0.3
+UNRELIABLE_WORD_PROBABILITY = 0.5
+TEXT_KEPT = 200  # characters of removed text kept in the record
+
+Reason = Literal["repetition", "no_speech", "low_confidence", "quiet"]
+Action = Literal["redecoded", "collapsed", "dropped"]
+
+
+@dataclass(frozen=True)
+class GuardEvent:
+    """One decision about one window (times in the chunk's own clock until placed)."""
+
+    start: float
+    end: float
+    action: Action
+    reason: Reason
+    detail: str
+    text: str = ""  # what was removed (collapsed repeats, or the first decode of a dropped window)
+
+
+@dataclass
+class GuardReport:
+    windows: int = 0  # VAD windows (<= 30 s of speech each) decoded
+    speech_s: float = 0.0  # seconds of speech VAD found
+    redecoded: int = 0
+    collapsed: int = 0
+    dropped: int = 0
+    dropped_s: float = 0.0
+    words_removed: int = 0  # by collapsing loops
+    quiet_windows: int = 0  # windows VAD heard only when listening again at the quiet threshold
+    events: list[GuardEvent] = field(default_factory=list)
+
+    def as_json(self, offset_s: float = 0.0) -> dict[str, Any]:
+        """The record kept in the chunk transcript, event times on the recording's clock."""
+        return {
+            "windows": self.windows,
+            "speech_s": round(self.speech_s, 2),
+            "redecoded": self.redecoded,
+            "collapsed": self.collapsed,
+            "dropped": self.dropped,
+            "dropped_s": round(self.dropped_s, 2),
+            "words_removed": self.words_removed,
+            "quiet_windows": self.quiet_windows,
+            "events": [
+                {
+                    "start": round(offset_s + e.start, 3),
+                    "end": round(offset_s + e.end, 3),
+                    "action": e.action,
+                    "reason": e.reason,
+                    "detail": e.detail,
+                    "text": e.text,
+                }
+                for e in self.events
+            ],
+        }
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's repetition measure: how well the text's bytes compress."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def window_flag(segments: list[Any]) -> tuple[Reason, str] | None:
+    """Why a first-pass window's decode is not to be trusted as it is, or None.
+
+    The batched pipeline gives every segment of a window the window's avg_logprob and
+    no_speech_prob, and each segment its own compression ratio; a loop split into many short
+    segments shows only in the window's text as a whole, so that is measured too.
+    """
+    if not segments:
+        return None
+    head = segments[0]
+    text = " ".join(s.text.strip() for s in segments)
+    ratio = max([compression_ratio(text), *(s.compression_ratio for s in segments)])
+    if ratio > COMPRESSION_RATIO_THRESHOLD or find_loop(normalize_words(text)) is not None:
+        return "repetition", f"compression ratio {ratio:.2f}"
+    if head.no_speech_prob > NO_SPEECH_THRESHOLD and head.avg_logprob < LOG_PROB_THRESHOLD:
+        return "no_speech", f"no_speech_prob {head.no_speech_prob:.2f}, avg_logprob {head.avg_logprob:.2f}"
+    if head.avg_logprob < LOG_PROB_THRESHOLD:
+        return "low_confidence", f"avg_logprob {head.avg_logprob:.2f}"
+    return None
+
+
+def unreliable(segment: dict[str, Any]) -> str:
+    """Why a segment of a fallback decode is no speech, or "": the decoder guessed at noise.
+
+    Whisper keeps the best of its temperatures even when all of them fail; laughter, breath and
+    room noise then come back as a word or a short sentence nobody said, heard with little
+    confidence and likely no speech at all.
+    """
+    words = segment["words"]
+    confidence = sum(w["probability"] for w in words) / len(words) if words else 0.0
+    if segment["avg_logprob"] >= LOG_PROB_THRESHOLD:
+        return ""
+    if segment["no_speech_prob"] > UNRELIABLE_NO_SPEECH or confidence < UNRELIABLE_WORD_PROBABILITY:
+        return (
+            f"avg_logprob {segment['avg_logprob']:.2f}, no_speech_prob {segment['no_speech_prob']:.2f}, "
+            f"word confidence {confidence:.2f}"
+        )
+    return ""
+
+
+def find_loop(words: list[str]) -> tuple[int, int, int] | None:
+    """The first run of a word unit repeated back to back: (start, unit length, repeats), or None."""
+    for start in range(len(words)):
+        for unit in range(1, min(LOOP_MAX_UNIT, (len(words) - start) // LOOP_MIN_REPEATS) + 1):
+            pattern = words[start : start + unit]
+            repeats = 1
+            while words[start + repeats * unit : start + (repeats + 1) * unit] == pattern:
+                repeats += 1
+            if repeats >= LOOP_MIN_REPEATS and (repeats - 1) * unit >= LOOP_MIN_REMOVED:
+                return start, unit, repeats
+    return None
+
+
+def collapse_loops(segments: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """The segments with every repetition loop cut to its first occurrence; and the text removed.
+
+    Works on the words of all the segments together (a loop often spans many short segments);
+    a segment left without words goes, and one that lost words is re-spanned from those it kept.
+    """
+    flat = [(i, w) for i, segment in enumerate(segments) for w in segment["words"]]
+    keys = [normalize_words(w["word"]) for _, w in flat]
+    removed: set[int] = set()
+    position = 0
+    while True:
+        # loops are found on the words that have text; punctuation-only tokens ride along
+        indexed = [k for k in range(position, len(flat)) if keys[k]]
+        found = find_loop([" ".join(keys[k]) for k in indexed])
+        if found is None:
+            break
+        start, unit, repeats = found
+        first_extra, last = indexed[start + unit], indexed[start + repeats * unit - 1]
+        if _decoded_not_said([w for _, w in flat[first_extra : last + 1]]):
+            removed.update(range(first_extra, last + 1))
+        position = last + 1
+    if not removed:
+        return segments, ""
+    text = "".join(flat[k][1]["word"] for k in sorted(removed)).strip()
+    kept: list[dict[str, Any]] = []
+    for i, segment in enumerate(segments):
+        words = [w for k, (j, w) in enumerate(flat) if j == i and k not in removed]
+        if not words:
+            continue
+        if len(words) == len(segment["words"]):
+            kept.append(segment)
+            continue
+        kept.append(
+            {
+                **segment,
+                "start": words[0]["start"],
+                "end": words[-1]["end"],
+                "text": "".join(w["word"] for w in words).strip(),
+                "words": words,
+            }
+        )
+    return kept, text
+
+
+def _decoded_not_said(repeats: list[dict[str, Any]]) -> bool:
+    """Whether repeated words came from the decoder rather than the speaker (rate and confidence)."""
+    spoken = [w for w in repeats if normalize_words(w["word"])]
+    seconds = repeats[-1]["end"] - repeats[0]["start"]
+    rate = len(spoken) / max(seconds, 0.01)
+    confidence = sum(w["probability"] for w in spoken) / max(len(spoken), 1)
+    return rate > LOOP_MIN_WORDS_PER_S or confidence < LOOP_MAX_PROBABILITY
+
+
+def removed_words(text: str) -> int:
+    return len(normalize_words(text))
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= TEXT_KEPT else text[: TEXT_KEPT - 1] + "…"

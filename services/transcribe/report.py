@@ -1,0 +1,69 @@
+"""What a chunk's guards did, as the job state records it: counts, and warnings a user reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.state import ChunkGuards, JobWarning
+from services.transcribe.guards import GuardReport
+
+STAGE = "transcribe"
+
+
+def chunk_guards(report: GuardReport, segments: list[dict[str, Any]]) -> ChunkGuards:
+    """The job state's record of one chunk, `segments` being what its transcript kept."""
+    return ChunkGuards(
+        windows=report.windows,
+        speech_s=round(report.speech_s, 2),
+        words=sum(len(s["words"]) for s in segments),
+        redecoded=report.redecoded,
+        collapsed=report.collapsed,
+        dropped=report.dropped,
+        dropped_s=round(report.dropped_s, 2),
+        words_removed=report.words_removed,
+        quiet_windows=report.quiet_windows,
+    )
+
+
+def chunk_warnings(index: int, record: ChunkGuards, report: GuardReport) -> list[JobWarning]:
+    """Warnings for content a guard removed from chunk `index`, and for speech that gave no words."""
+    where = f"chunk {index + 1}"
+    warnings = []
+    if record.dropped:
+        first = next(e for e in report.events if e.action == "dropped")
+        heard = f' (the first read "{first.text}")' if first.text else ""
+        warnings.append(
+            JobWarning(
+                stage=STAGE,
+                code="speech_dropped",
+                chunk=index,
+                message=(
+                    f"{where}: {record.dropped} passage(s) VAD took for speech, {record.dropped_s:.1f} s,"
+                    f" left out: decoded again, they read as no speech (noise, laughter){heard}"
+                ),
+            )
+        )
+    if record.collapsed:
+        warnings.append(
+            JobWarning(
+                stage=STAGE,
+                code="loop_collapsed",
+                chunk=index,
+                message=(
+                    f"{where}: {record.collapsed} window(s) decoded as a repetition loop; the repeats "
+                    f"({record.words_removed} words) were cut and the first occurrence kept"
+                ),
+            )
+        )
+    if record.windows and not record.words:
+        warnings.append(
+            JobWarning(
+                stage=STAGE,
+                code="chunk_empty",
+                chunk=index,
+                message=(
+                    f"{where}: VAD found {record.speech_s:.1f} s of speech, but the transcript has no words"
+                ),
+            )
+        )
+    return warnings
