@@ -50,6 +50,7 @@ LANGUAGE_OF_FOLDER = {
     "fr-misc": "fr",
     "no-speech": None,
 }
+_QUOTED = re.compile(r'"[^"]*"')
 _MARKUP = re.compile(r"[\[(*][^\])*]*[\])*]")  # [laughter], (rires), *laughs*: marks, not words
 
 
@@ -139,6 +140,7 @@ def score_file(
         "transcription": job.get("transcription"),
         "warnings": [w.get("message") for w in job.get("warnings") or []],
         "text": text,
+        "segments": segments,  # bench/out only: --keep writes the figures without what was said
     }
     if recording.language is None:
         row["invented_words"] = len(words)
@@ -161,6 +163,13 @@ def score_file(
         row["speakers_reference"] = len({t[2] for t in truth})
         row["speakers_found"] = len({t[2] for t in found})
     return row
+
+
+def figures_only(row: dict[str, Any]) -> dict[str, Any]:
+    """A file's row without the transcript's text (nor the words warnings quote)."""
+    kept = {k: v for k, v in row.items() if k not in ("text", "segments")}
+    kept["warnings"] = [_QUOTED.sub('"…"', w or "") for w in row.get("warnings") or []]
+    return kept
 
 
 def rates(counts: EditCounts) -> dict[str, float]:
@@ -320,6 +329,9 @@ def main() -> None:
     parser.add_argument("--option", action="append", default=[], help="a job option, key=value (JSON value)")
     parser.add_argument("--save", type=Path, default=Path("bench/out"))
     parser.add_argument("--label", default="", help="a word for the report's file name")
+    parser.add_argument(
+        "--keep", action="store_true", help="also write the figures, without what was said, to bench/results"
+    )
     args = parser.parse_args()
     if not (args.root / "MANIFEST.md").exists():
         print(
@@ -356,6 +368,16 @@ def main() -> None:
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     stem.with_suffix(".md").write_text(table)
     print(f"saved {stem}.json and .md", file=sys.stderr)
+    if args.keep:  # what the recordings say stays out of the repository: figures and warnings only
+        kept = (
+            Path("bench/results")
+            / f"{time.strftime('%Y-%m-%d')}-realspeech{'-' + args.label if args.label else ''}"
+        )
+        figures = {**report, "files": [figures_only(r) for r in rows]}
+        figures.pop("direct", None)
+        kept.with_suffix(".json").write_text(json.dumps(figures, indent=1, ensure_ascii=False))
+        kept.with_suffix(".md").write_text(markdown({**figures, "direct": report.get("direct")}))
+        print(f"kept {kept}.json and .md", file=sys.stderr)
 
 
 if __name__ == "__main__":

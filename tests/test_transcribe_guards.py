@@ -231,3 +231,47 @@ def test_show_prints_the_counts_and_the_warnings(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "7 windows" in out and "re-decoded 2" in out and "dropped 1 (2.5 s)" in out
     assert "chunk 2: 1 of 3 windows left out" in out
+
+
+# ---- the languages a deployment expects, and what an unsure detection does ------------------------
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("base-models")
+
+
+async def test_detection_chooses_among_the_expected_languages(model_dir: Path, tmp_path: Path) -> None:
+    """French audio where only German and English are expected: never French, and said to be unsure."""
+    settings = TranscribeSettings(model="base", model_cache_dir=model_dir, languages="de,en")
+    stage = Stage(TranscribeHandler(settings), tmp_path)
+    document, outcome = await stage.run(to_flac(AUDIO / "fr_one_voice.mp3", tmp_path / "fr.flac"))
+    assert document["language"] in ("de", "en")
+    state = JobState(job_id=stage.job_id)
+    assert outcome.update is not None
+    outcome.update(state)
+    (warning,) = [w for w in state.warnings if w.code == "language_uncertain"]
+    assert "choosing among de, en" in warning.message
+    assert state.language is None  # an unsure guess is not the job's language
+
+
+async def test_an_unsure_detection_falls_back_to_the_default_language(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    settings = TranscribeSettings(
+        model="base", model_cache_dir=model_dir, default_language="fr", language_min_probability=0.999
+    )
+    stage = Stage(TranscribeHandler(settings), tmp_path)
+    document, outcome = await stage.run(to_flac(AUDIO / "en_short.wav", tmp_path / "en.flac"))
+    assert document["language"] == "fr"
+    state = JobState(job_id=stage.job_id)
+    assert outcome.update is not None
+    outcome.update(state)
+    (warning,) = state.warnings
+    assert warning.code == "language_uncertain" and "AODIO_TRANSCRIBE_DEFAULT_LANGUAGE" in warning.message
+    assert "en with probability" in warning.message
+
+
+def test_a_language_setting_that_is_not_a_code_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an ISO 639-1"):
+        TranscribeSettings(languages="en,French")

@@ -31,6 +31,7 @@ def assemble(chunks: list[dict[str, Any]], diarization: dict[str, Any] | None) -
     turns = (diarization or {}).get("turns") or []
     words = merge_chunks(chunks)
     words, speaker_map = number_speakers(assign_speakers(words, turns) if diarization else words)
+    overlapped = overlapped_words(words, turns) if diarization else None
     duration_s = max((float(c["end_s"]) for c in chunks), default=0.0)
     summary = None
     if diarization is not None:
@@ -45,7 +46,7 @@ def assemble(chunks: list[dict[str, Any]], diarization: dict[str, Any] | None) -
         language=transcript_language(chunks),
         duration_s=max(duration_s, max((w.end for w in words), default=0.0)),
         speakers=list(speaker_map.values()),
-        segments=build_segments(words),
+        segments=build_segments(words, overlapped=overlapped),
         model=transcript_model(chunks),
         diarization=summary,
     )
@@ -115,6 +116,30 @@ def _nearest(word: Word, before: _Turn | None, after: _Turn | None, previous: st
     return previous
 
 
+def overlapped_words(words: list[Word], turns: list[dict[str, Any]]) -> list[bool]:
+    """Whether two or more speakers' turns cover each word's midpoint (overlapped speech).
+
+    The word itself keeps one speaker (assign_speakers: the turn that covers it most, else the
+    speaker of the words around it); its segment is marked as overlapped.
+    """
+    spans = sorted((float(t["start"]), float(t["end"]), str(t["speaker"])) for t in turns or ())
+    flags: list[bool] = []
+    active: list[_Turn] = []
+    entered = 0
+    for word in sorted(words, key=lambda w: w.start):
+        middle = (word.start + word.end) / 2
+        while entered < len(spans) and spans[entered][0] <= middle:
+            active.append(spans[entered])
+            entered += 1
+        active = [t for t in active if t[1] >= middle]
+        flags.append(len({t[2] for t in active}) >= 2)
+    order = sorted(range(len(words)), key=lambda i: words[i].start)
+    by_index = [False] * len(words)
+    for position, i in enumerate(order):
+        by_index[i] = flags[position]
+    return by_index
+
+
 def number_speakers(words: list[Word]) -> tuple[list[Word], dict[str, str]]:
     """Rename speakers SPEAKER_1, SPEAKER_2, ... in order of first appearance; returns words and old->new."""
     mapping: dict[str, str] = {}
@@ -128,24 +153,30 @@ def number_speakers(words: list[Word]) -> tuple[list[Word], dict[str, str]]:
 
 
 def build_segments(
-    words: list[Word], max_gap_s: float = 1.5, max_duration_s: float = 30.0, sentence_s: float = 10.0
+    words: list[Word],
+    max_gap_s: float = 1.5,
+    max_duration_s: float = 30.0,
+    sentence_s: float = 10.0,
+    overlapped: list[bool] | None = None,
 ) -> list[Segment]:
     """Time-sorted words grouped at speaker changes, long pauses, sentence ends; none over max_duration_s."""
     # A segment sentence_s long ends at its next sentence end; one that would pass max_duration_s is
     # cut at its best boundary in its second half: a sentence end, a clause end, else the longest pause.
     segments: list[Segment] = []
     current: list[Word] = []
-    for word in words:
+    flags: list[bool] = []  # overlapped, for each word of current
+    for word, overlap in zip(words, overlapped or [False] * len(words), strict=True):
         if current and _ends_segment(current, word, max_gap_s, sentence_s):
-            segments.append(_segment(current))
-            current = []
+            segments.append(_segment(current, any(flags)))
+            current, flags = [], []
         while current and word.end - current[0].start > max_duration_s:
             cut = _cut_point(current, word.start, max_duration_s)
-            segments.append(_segment(current[:cut]))
-            current = current[cut:]
+            segments.append(_segment(current[:cut], any(flags[:cut])))
+            current, flags = current[cut:], flags[cut:]
         current.append(word)
+        flags.append(overlap)
     if current:
-        segments.append(_segment(current))
+        segments.append(_segment(current, any(flags)))
     return segments
 
 
@@ -178,11 +209,12 @@ def ends_with(text: str, marks: tuple[str, ...]) -> bool:
     return text.rstrip().rstrip(_CLOSERS).endswith(marks)
 
 
-def _segment(words: list[Word]) -> Segment:
+def _segment(words: list[Word], overlap: bool = False) -> Segment:
     return Segment(
         start=words[0].start,
         end=max(w.end for w in words),
         speaker=words[0].speaker,
         text=join_words(words),
         words=words,
+        overlap=overlap,
     )

@@ -37,6 +37,7 @@ class Segment(msgspec.Struct, frozen=True):
     speaker: str | None
     text: str
     words: list[Word]
+    overlap: bool = False  # someone else speaks at the same time during some of these words
 
 
 class Transcript(msgspec.Struct, frozen=True):

@@ -6,8 +6,15 @@ import random
 
 import pytest
 
-from services.assemble.speakers import NEAREST_TURN_S, assign_speakers, build_segments, number_speakers
-from services.assemble.tests.build import turn, word
+from services.assemble.speakers import (
+    NEAREST_TURN_S,
+    assemble,
+    assign_speakers,
+    build_segments,
+    number_speakers,
+    overlapped_words,
+)
+from services.assemble.tests.build import chunk, raw_word, turn, word
 from services.assemble.transcript import Word
 
 
@@ -137,3 +144,16 @@ def test_an_overlong_segment_is_cut_at_a_clause_end() -> None:
     segments = build_segments(words, max_duration_s=30.0, sentence_s=10.0)
     assert segments[0].text.endswith("w40,")
     assert all(s.end - s.start <= 30.0 for s in segments)
+
+
+def test_a_segment_with_overlapped_speech_is_marked_and_keeps_one_speaker() -> None:
+    turns = [turn(0.0, 6.0, "A"), turn(2.0, 2.6, "B"), turn(6.5, 9.0, "B")]
+    words = [word(0.5, 0.9, " so"), word(2.1, 2.5, " yes"), word(3.0, 3.4, " right"), word(7.0, 7.5, " ok")]
+    transcript = assemble(
+        [chunk(0, 0.0, 10.0, [raw_word(w.start, w.end, w.text) for w in words])], {"turns": turns}
+    )
+    first, second = transcript.segments
+    assert first.overlap and [w.text for w in first.words] == [" so", " yes", " right"]
+    assert {w.speaker for w in first.words} == {"SPEAKER_1"}  # one speaker per word, the one heard most
+    assert not second.overlap
+    assert overlapped_words(words, turns) == [False, True, False, False]
