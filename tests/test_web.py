@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,6 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 RECORDING = Path(__file__).parent / "fixtures" / "conversations" / "two_voices.mp3"
+SENTENCE = Path(__file__).parent / "fixtures" / "audio" / "en_short.wav"
 JOB_TIMEOUT_MS = 240_000
 NEW_NAME = "Alice Martin"
 
@@ -198,3 +201,26 @@ def test_a_server_with_keys_asks_for_a_key_refuses_a_wrong_one_and_sends_the_rig
         expect(page.get_by_test_id("stage-bar-ingest")).to_have_attribute("data-percent", "100")
         expect(page.get_by_test_id("job-item")).to_have_count(1)
         page.context.close()
+
+
+def test_the_job_page_says_what_the_decode_guards_did(stack, browser, tmp_path):
+    """The same sentence six times looks like a loop to the first decode: the page says it was decoded
+    again, in French too."""
+    listing = tmp_path / "six.txt"
+    listing.write_text("".join(f"file '{SENTENCE}'\n" for _ in range(6)))
+    six = tmp_path / "six_times.wav"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), str(six)],
+        check=True,
+    )
+    page = new_page(browser, locale="fr-FR")
+    page.goto(stack.api_url + "/")
+    page.set_input_files("[data-testid=file-input]", str(six))
+    page.get_by_test_id("upload-start").click()
+    expect(page.get_by_test_id("job-title")).to_have_text("six_times.wav")
+    expect(page.get_by_test_id("job-status")).to_have_attribute(
+        "data-status", "completed", timeout=JOB_TIMEOUT_MS
+    )
+    expect(page.get_by_test_id("job-warnings")).to_be_visible()
+    expect(page.get_by_test_id("job-speech")).to_contain_text(re.compile(r"redécodées [1-9]"))
+    page.context.close()

@@ -25,8 +25,8 @@ class DiarizeSettings(BaseSettings):
     # mean DER 0.42 at 0.5, 0.36 at 0.25) at twice the segmentation work, so recordings longer
     # than long_recording_s (the long lane's bound) use long_chunk_step
     chunk_step: float = Field(default=0.25, gt=0.0, le=1.0)
-    long_chunk_step: float = Field(default=0.5, gt=0.0, le=1.0)
-    long_recording_s: float = Field(default=1800.0, ge=0.0)
+    long_chunk_step: float = Field(default=0.5, gt=0.0, le=1.0)  # the step beyond long_recording_s
+    long_recording_s: float = Field(default=1800.0, ge=0.0)  # recordings longer than this use the long step
     # CAM++ embeds every n-th chunk's speakers; the chunks between follow them by overlap (1: all)
     embed_stride: int = Field(default=2, ge=1, le=8)
     local_threshold: float = Field(default=0.35, gt=0.0, lt=2.0)  # cosine distance, within a window
@@ -34,7 +34,7 @@ class DiarizeSettings(BaseSettings):
     # a frame is speech when the segmentation's speaking classes add up to more than this; with
     # fewer views per frame (long_chunk_step) a lower bar lets noise in, so long recordings keep 0.5
     speech_threshold: float = Field(default=0.35, gt=0.0, lt=1.0)
-    long_speech_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    long_speech_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)  # with the long step
     # a speaker needs this share of the recording's length to be a speaker of their own (between
     # 1 s and min_speaker_s); with less they join the nearest speaker
     min_speaker_share: float = Field(default=0.01, ge=0.0, le=0.5)

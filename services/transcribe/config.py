@@ -36,7 +36,9 @@ class TranscribeSettings(BaseSettings):
     languages: str = ""
     # used when detection is unsure (below language_min_probability); unset: the best guess is kept
     default_language: str | None = None
-    language_min_probability: float = Field(default=0.5, ge=0.0, le=1.0)
+    language_min_probability: float = Field(
+        default=0.5, ge=0.0, le=1.0
+    )  # a surer guess is the job's language
 
     @field_validator("languages", "default_language")
     @classmethod

@@ -46,6 +46,31 @@ export function initJob({ onState }) {
           ? t("job.failed", { stage: t(`stage.${state.failed_stage}`), error: state.error || "" })
           : t("job.failed_nostage", { error: state.error || "" });
     say($("#job-error"), failure, "error");
+    renderWarnings(state);
+  }
+
+  /** What the decode guards did, and every warning: content left out is never silent. */
+  function renderWarnings(state) {
+    const total = (state.transcription || {}).total || {};
+    const warnings = state.warnings || [];
+    const touched = total.redecoded || total.collapsed || total.dropped;
+    $("#job-speech").textContent = touched
+      ? t("job.speech", {
+          windows: total.windows || 0,
+          words: total.words || 0,
+          redecoded: total.redecoded || 0,
+          collapsed: total.collapsed || 0,
+          dropped: total.dropped || 0,
+          seconds: (total.dropped_s || 0).toFixed(1),
+        })
+      : "";
+    const list = $("#job-warning-list");
+    list.replaceChildren(
+      ...warnings.map((w) =>
+        h("li", { "data-code": w.code }, h("strong", {}, t(`warning.${w.code}`)), ` ${w.message}`),
+      ),
+    );
+    $("#job-warnings").hidden = !touched && warnings.length === 0;
   }
 
   function links(group, what, formats) {
