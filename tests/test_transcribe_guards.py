@@ -275,3 +275,26 @@ async def test_an_unsure_detection_falls_back_to_the_default_language(
 def test_a_language_setting_that_is_not_a_code_is_refused() -> None:
     with pytest.raises(ValueError, match="not an ISO 639-1"):
         TranscribeSettings(languages="en,French")
+
+
+@pytest.mark.parametrize(
+    ("heard", "says"),
+    [
+        (ChunkGuards(windows=2, speech_s=12.5, dropped=2, dropped_s=12.5), "VAD found 12.5 s of speech"),
+        (ChunkGuards(quiet_windows=1), "only faint sound"),
+    ],
+)
+def test_an_empty_transcript_of_heard_audio_is_a_warning(heard: ChunkGuards, says: str) -> None:
+    from services.assemble.handler import record_transcript
+    from services.assemble.transcript import Transcript
+
+    state = JobState(job_id="j")
+    state.transcription.record(0, heard)
+    empty = Transcript(language="en", duration_s=30.0, speakers=[], segments=[], model={})
+    record_transcript(state, empty)
+    (warning,) = state.warnings
+    assert warning.code == "transcript_empty" and says in warning.message
+    silent = JobState(job_id="k")
+    silent.transcription.record(0, ChunkGuards())
+    record_transcript(silent, empty)
+    assert silent.warnings == []  # nothing heard, nothing to warn of

@@ -64,7 +64,7 @@ class AssembleHandler:
                     options=state.options,
                 )
             ],
-            update=lambda s: _record(s, transcript),
+            update=lambda s: record_transcript(s, transcript),
         )
 
     def _assemble(self, state: JobState, storage: Storage) -> Transcript:
@@ -88,20 +88,23 @@ class AssembleHandler:
         return json.loads(storage.get_bytes(keys.diarization_turns_key(job_id)))  # type: ignore[no-any-return]
 
 
-def _record(state: JobState, transcript: Transcript) -> None:
+def record_transcript(state: JobState, transcript: Transcript) -> None:
+    """Idempotent: the transcript's outputs and language; a warning when it is empty but speech was heard."""
     for extension in FORMATS:
         state.outputs[f"transcript_{extension}"] = keys.transcript_key(state.job_id, extension)
     if transcript.language:
         state.language = state.language or transcript.language
     heard = state.transcription.total
-    if not transcript.segments and heard.speech_s > 0:
+    if not transcript.segments and (heard.speech_s > 0 or heard.quiet_windows):
+        if heard.speech_s > 0:
+            why = (
+                f"although VAD found {heard.speech_s:.1f} s of speech in {heard.windows} window(s)"
+                f" ({heard.dropped} left out as no speech; see the warnings)"
+            )
+        else:
+            why = f"VAD heard only faint sound ({heard.quiet_windows} window(s)), and it decoded as no speech"
         state.warn(
             JobWarning(
-                stage="assemble",
-                code="transcript_empty",
-                message=(
-                    f"the transcript has no words, although VAD found {heard.speech_s:.1f} s of speech in "
-                    f"{heard.windows} window(s) ({heard.dropped} left out as no speech; see the warnings)"
-                ),
+                stage="assemble", code="transcript_empty", message=f"the transcript has no words: {why}"
             )
         )

@@ -55,7 +55,7 @@ def chunk_warnings(index: int, record: ChunkGuards, report: GuardReport) -> list
                 ),
             )
         )
-    if record.windows and not record.words:
+    if record.windows and not record.words and record.dropped < record.windows:  # drops say why already
         warnings.append(
             JobWarning(
                 stage=STAGE,
