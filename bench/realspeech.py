@@ -121,6 +121,19 @@ def spoken_words(text: str) -> list[str]:
     return normalize_words(_MARKUP.sub(" ", text))
 
 
+def word_scores(recording: Recording, words: list[str]) -> dict[str, Any]:
+    """Invented words (no speech), WER and missing words (a human text), agreement with a guide."""
+    scores: dict[str, Any] = {}
+    if recording.language is None:
+        scores["invented_words"] = len(words)
+    if recording.reference is not None:
+        scores["counts"] = edit_counts(spoken_words(recording.reference), words)._asdict()
+        scores.update(rates(EditCounts(**scores["counts"])))
+    if recording.guide is not None:
+        scores["guide_wer"] = round(rates(edit_counts(spoken_words(recording.guide), words))["wer"], 3)
+    return scores
+
+
 def score_file(
     recording: Recording, job: dict[str, Any], transcript: dict[str, Any] | None, turns: Any
 ) -> dict[str, Any]:
@@ -142,13 +155,7 @@ def score_file(
         "text": text,
         "segments": segments,  # bench/out only: --keep writes the figures without what was said
     }
-    if recording.language is None:
-        row["invented_words"] = len(words)
-    if recording.reference is not None:
-        row["counts"] = edit_counts(spoken_words(recording.reference), words)._asdict()
-        row.update(rates(EditCounts(**row["counts"])))
-    if recording.guide is not None:
-        row["guide_wer"] = round(rates(edit_counts(spoken_words(recording.guide), words))["wer"], 3)
+    row.update(word_scores(recording, words))
     if recording.rttm is not None:
         truth = read_rttm(recording.rttm)
         until = float(job.get("duration_s") or max(t[1] for t in truth))
@@ -242,14 +249,7 @@ def run_direct(recordings: list[Recording]) -> list[dict[str, Any]]:
             "words": len(words),
             "empty": recording.language is not None and not words,
         }
-        if recording.language is None:
-            row["invented_words"] = len(words)
-        if recording.reference is not None:
-            row["counts"] = edit_counts(spoken_words(recording.reference), words)._asdict()
-            row.update(rates(EditCounts(**row["counts"])))
-        if recording.guide is not None:
-            row["guide_wer"] = round(rates(edit_counts(spoken_words(recording.guide), words))["wer"], 3)
-        rows.append(row)
+        rows.append({**row, **word_scores(recording, words)})
     return rows
 
 
