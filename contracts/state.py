@@ -76,7 +76,8 @@ class JobWarning(msgspec.Struct, frozen=True, kw_only=True):
     """Something a user should know about a finished job: content removed, or a guess made."""
 
     stage: str
-    code: str  # speech_dropped, loop_collapsed, chunk_empty, transcript_empty, language_uncertain
+    # speech_dropped, loop_collapsed, chunk_empty, transcript_empty, speech_without_words, language_uncertain
+    code: str
     message: str
     chunk: int | None = None
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from contracts import keys
 from contracts.events import ChunkTranscribed, DiarizationCompleted, PipelineEvent, TranscriptAssembled
-from contracts.state import JobState, JobWarning
+from contracts.state import JobState
 from runtime.errors import PermanentError
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound, Storage
@@ -21,6 +21,7 @@ from services.assemble.fanin import (
     waiting_for,
 )
 from services.assemble.formats import to_json, to_markdown, to_srt, to_txt, to_vtt
+from services.assemble.notices import transcript_warnings
 from services.assemble.speakers import assemble
 from services.assemble.transcript import Transcript
 
@@ -94,17 +95,5 @@ def record_transcript(state: JobState, transcript: Transcript) -> None:
         state.outputs[f"transcript_{extension}"] = keys.transcript_key(state.job_id, extension)
     if transcript.language:
         state.language = state.language or transcript.language
-    heard = state.transcription.total
-    if not transcript.segments and (heard.speech_s > 0 or heard.quiet_windows):
-        if heard.speech_s > 0:
-            why = (
-                f"although VAD found {heard.speech_s:.1f} s of speech in {heard.windows} window(s)"
-                f" ({heard.dropped} left out as no speech; see the warnings)"
-            )
-        else:
-            why = f"VAD heard only faint sound ({heard.quiet_windows} window(s)), and it decoded as no speech"
-        state.warn(
-            JobWarning(
-                stage="assemble", code="transcript_empty", message=f"the transcript has no words: {why}"
-            )
-        )
+    for warning in transcript_warnings(state.transcription.total, transcript):
+        state.warn(warning)

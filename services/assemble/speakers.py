@@ -6,6 +6,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from services.assemble.coverage import untranscribed
 from services.assemble.transcript import (
     Segment,
     Transcript,
@@ -37,10 +38,13 @@ def assemble(chunks: list[dict[str, Any]], diarization: dict[str, Any] | None) -
     if diarization is not None:
         labels = [str(s) for s in diarization.get("speakers") or ()]
         labels += [str(t["speaker"]) for t in turns]
+        silent = untranscribed(words, turns)
         summary = {
             "speaker_map": speaker_map,
             "turn_count": len(turns),
             "speakers_without_words": [s for s in dict.fromkeys(labels) if s not in speaker_map],
+            "untranscribed": [{"start": a, "end": b} for a, b in silent],  # speech heard, no words
+            "untranscribed_s": round(sum(b - a for a, b in silent), 2),
         }
     return Transcript(
         language=transcript_language(chunks),

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from services.assemble.coverage import untranscribed
 from services.assemble.speakers import (
     NEAREST_TURN_S,
     assemble,
@@ -157,3 +158,16 @@ def test_a_segment_with_overlapped_speech_is_marked_and_keeps_one_speaker() -> N
     assert {w.speaker for w in first.words} == {"SPEAKER_1"}  # one speaker per word, the one heard most
     assert not second.overlap
     assert overlapped_words(words, turns) == [False, True, False, False]
+
+
+def test_speech_the_diarizer_heard_without_words_is_listed() -> None:
+    turns = [turn(0.0, 4.0, "A"), turn(10.0, 14.0, "B"), turn(20.0, 20.6, "A")]
+    words = [word(0.5, 0.9, " so"), word(1.0, 3.5, " right"), word(12.0, 12.4, " ok")]
+    # 10-11.5 and 12.9-14 are heard without words; 3.5-4 is within reach of a word; 20-20.6 is too short
+    assert untranscribed(words, turns) == [(10.0, 11.5), (12.9, 14.0)]
+    transcript = assemble(
+        [chunk(0, 0.0, 30.0, [raw_word(w.start, w.end, w.text) for w in words])], {"turns": turns}
+    )
+    assert transcript.diarization is not None
+    assert transcript.diarization["untranscribed_s"] == 2.6
+    assert untranscribed([], []) == []
