@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 SAMPLE_RATE = 16000
+# A window that fails every temperature (speech that really repeats does) costs one decode per
+# temperature, each sampling best_of candidates: faster-whisper's six temperatures and five
+# candidates made a re-decode cost 10 CPU-s on the 4 h 15 bench (1291 CPU-s of transcription
+# against 1024 without re-decodes); two more temperatures with two candidates each keep what it
+# finds on ../shared/realspeech (python -m bench.realspeech).
+REDECODE_TEMPERATURES = (0.0, 0.4, 0.8)
+REDECODE_BEST_OF = 2
 QUIET_BELOW_S = 1.0  # a chunk with less speech than this at the usual VAD threshold is listened to again
 
 # Guards for long recordings. Not conditioning on the previous text stops one hallucination from
@@ -176,11 +183,14 @@ class _Decode:
     batch_size: int
     vad_threshold: float
 
-    def sequential(self) -> dict[str, Any]:
-        """faster-whisper's sequential options: its VAD (at our threshold) and the guards."""
+    def sequential(self, after_first_pass: bool = False) -> dict[str, Any]:
+        """faster-whisper's sequential options: its VAD (at our threshold), the guards, and a shorter
+        fallback than its default; after the batched pass, temperature 0 has been tried already."""
         vad = {"threshold": self.vad_threshold, "neg_threshold": max(0.01, self.vad_threshold - 0.15)}
-        options = {"language": self.language, "beam_size": self.beam_size}
-        return {**options, "vad_filter": True, "vad_parameters": vad, **DECODE_GUARDS}
+        options = {"language": self.language, "beam_size": self.beam_size, "best_of": REDECODE_BEST_OF}
+        temperatures = REDECODE_TEMPERATURES[1:] if after_first_pass else REDECODE_TEMPERATURES
+        guards = {**DECODE_GUARDS, "temperature": temperatures}
+        return {**options, "vad_filter": True, "vad_parameters": vad, **guards}
 
 
 def _batched_pass(model: LoadedModel, plan: SpeechPlan, decode: _Decode) -> list[list[Any]]:
@@ -262,7 +272,8 @@ def _redecode(
     """
     start, end = plan.original_span(index)
     first_sample, last_sample = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
-    segments, _ = model.whisper.transcribe(audio[first_sample:last_sample], **decode.sequential())
+    options = decode.sequential(after_first_pass=flag[0] != "quiet")
+    segments, _ = model.whisper.transcribe(audio[first_sample:last_sample], **options)
     decoded = [_shift(_as_dict(s), first_sample / SAMPLE_RATE) for s in segments]
     reason, detail = flag
     kept = [s for s in decoded if not guards.unreliable(s)]

@@ -31,9 +31,11 @@ LOOP_MAX_PROBABILITY = 0.4
 # A segment still below LOG_PROB_THRESHOLD after the whole temperature fallback is noise when the
 # model also leans a little to "no speech" or is unsure of its words. Measured with every window of
 # ../shared/realspeech through the fallback: no real speech stayed below -1 but one "And." (word
-# confidence 0.04); the laughter of no-speech/ did (no_speech_prob 0.39 and 0.57).
-UNRELIABLE_NO_SPEECH = 0.3
-UNRELIABLE_WORD_PROBABILITY = 0.5
+# confidence 0.04); the laughter of no-speech/ did (no_speech_prob 0.39 to 0.58, or word confidence
+# 0.01 and 0.09). A generated sentence of the 4 h 15 bench did too, with no_speech_prob 0.32 and
+# word confidence 0.40: it is kept.
+UNRELIABLE_NO_SPEECH = 0.35
+UNRELIABLE_WORD_PROBABILITY = 0.2
 TEXT_KEPT = 200  # characters of removed text kept in the record
 
 Reason = Literal["repetition", "no_speech", "low_confidence", "quiet"]
