@@ -9,7 +9,6 @@ and every such decision is written down here, for the chunk's transcript and the
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -92,9 +91,10 @@ class GuardReport:
 
 
 def compression_ratio(text: str) -> float:
-    """Whisper's repetition measure: how well the text's bytes compress."""
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data)) if data else 0.0
+    """Whisper's repetition measure, faster-whisper's own: how well the text's bytes compress."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    return float(get_compression_ratio(text))
 
 
 def window_flag(segments: list[Any]) -> tuple[Reason, str] | None:

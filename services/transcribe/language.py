@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from services.transcribe.speech import silence_threshold
+
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
@@ -30,7 +32,7 @@ def speech_only(audio: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     options = VadOptions(
-        min_speech_duration_ms=250, threshold=threshold, neg_threshold=max(0.01, threshold - 0.15)
+        min_speech_duration_ms=250, threshold=threshold, neg_threshold=silence_threshold(threshold)
     )
     spans = get_speech_timestamps(audio, options)
     if not spans:

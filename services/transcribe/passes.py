@@ -15,7 +15,7 @@ import numpy as np
 
 from services.transcribe import guards
 from services.transcribe.guards import GuardReport
-from services.transcribe.speech import SAMPLE_RATE, SpeechPlan
+from services.transcribe.speech import SAMPLE_RATE, SpeechPlan, silence_threshold
 
 if TYPE_CHECKING:
     from services.transcribe.engine import LoadedModel
@@ -55,7 +55,7 @@ class Decode:
     def sequential(self, after_first_pass: bool = False) -> dict[str, Any]:
         """faster-whisper's sequential options: its VAD (at our threshold), the guards, and a shorter
         fallback than its default; after the batched pass, temperature 0 has been tried already."""
-        vad = {"threshold": self.vad_threshold, "neg_threshold": max(0.01, self.vad_threshold - 0.15)}
+        vad = {"threshold": self.vad_threshold, "neg_threshold": silence_threshold(self.vad_threshold)}
         options = {"language": self.language, "beam_size": self.beam_size, "best_of": REDECODE_BEST_OF}
         temperatures = REDECODE_TEMPERATURES[1:] if after_first_pass else REDECODE_TEMPERATURES
         guards = {**DECODE_GUARDS, "temperature": temperatures}

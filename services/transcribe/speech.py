@@ -70,13 +70,18 @@ class SpeechPlan:
         return {**segment, "start": start, "end": end, "words": words}
 
 
+def silence_threshold(threshold: float) -> float:
+    """Silero's end-of-speech threshold for a speech threshold, as faster-whisper derives it."""
+    return max(0.01, threshold - 0.15)
+
+
 def plan_windows(audio: np.ndarray, threshold: float = VAD_THRESHOLD) -> SpeechPlan:
     """The chunk's speech windows; none when VAD finds no speech."""
     from faster_whisper.vad import SpeechTimestampsMap, VadOptions, get_speech_timestamps
 
     options = VadOptions(
         threshold=threshold,
-        neg_threshold=max(0.01, threshold - 0.15),
+        neg_threshold=silence_threshold(threshold),
         max_speech_duration_s=WINDOW_S,
         min_silence_duration_ms=MIN_SILENCE_MS,
     )
