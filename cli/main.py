@@ -5,18 +5,22 @@ Exit codes: 0 done, 1 the command failed (one line on stderr says why), 2 a usag
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from cli import dlq, jobs, replay
 from cli.client import AodioClient, remote_command
+from cli.datalock import DataFolderBusy, read_holder
 from cli.errors import CliError, UsageError
 from cli.exports import EXPORTS
 from cli.stack import LocalStack, StackError
@@ -143,10 +147,35 @@ def _replicas(values: list[str]) -> dict[str, int]:
     return replicas
 
 
+def _report(line: str) -> None:
+    print(f"aodio: {line}", file=sys.stderr, flush=True)
+
+
+def _busy(exc: DataFolderBusy) -> StackError:
+    where = f" at {exc.holder.api_url} (pid {exc.holder.pid})" if exc.holder else ""
+    return StackError(
+        f"a stack is already running on {exc.folder}{where}: use it (`aodio process FILE` sends "
+        "jobs to it), or stop it first, or give this one another --data folder"
+    )
+
+
 def _up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalStack(args.data, api_port=args.port, s3=args.s3, replicas=_replicas(args.replicas)) as stack:
+    stack = LocalStack(
+        args.data,
+        api_port=args.port,
+        s3=args.s3,
+        replicas=_replicas(args.replicas),
+        supervise=True,
+        report=_report,
+        on_failure=lambda _: stop.set(),
+    )
+    try:
+        stack.__enter__()
+    except DataFolderBusy as exc:
+        raise _busy(exc) from None
+    try:
         print(f"Aodio is up: {stack.api_url}  (web page; API docs at /docs; Ctrl-C stops)", flush=True)
         if not os.environ.get("AODIO_INGEST_API_KEYS"):
             print(
@@ -154,14 +183,25 @@ def _up(args: argparse.Namespace) -> int:
                 "machine can use it (keys: `aodio key new NAME`, then AODIO_INGEST_API_KEYS).",
                 flush=True,
             )
-        try:
-            while not stop.wait(1.0):
-                if dead := stack.dead_children():
-                    print(f"aodio: stopping: {', '.join(dead)} exited; see {args.data}/logs", file=sys.stderr)
-                    return 1
-        except KeyboardInterrupt:
-            pass
-    return 0
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        assert stack.supervisor is not None
+        if stack.supervisor.failure:
+            print(f"aodio: {stack.supervisor.failure}", file=sys.stderr, flush=True)
+            return 1
+        return 0
+    finally:
+        stack.stop()
+
+
+def _running_stack(data: Path, wait_s: float = 120.0) -> str | None:
+    """The API URL of a stack already serving the data folder (waiting while it starts), else None."""
+    deadline = time.monotonic() + wait_s
+    while (holder := read_holder(data.resolve())) is not None and not holder.ready:
+        if time.monotonic() > deadline:
+            raise StackError(f"the stack on {data} (pid {holder.pid}) has not become ready in {wait_s:.0f} s")
+        time.sleep(0.2)
+    return holder.api_url if holder is not None else None
 
 
 def _process(args: argparse.Namespace) -> int:
@@ -173,11 +213,27 @@ def _process(args: argparse.Namespace) -> int:
     if args.api:
         with AodioClient(args.api, args.api_key) as client:
             return run_process(client, args.file, args.out, options, remote=True)
-    with (
-        LocalStack(args.data, api_port=0, replicas=_replicas(args.replicas)) as stack,
-        AodioClient(stack.api_url, args.api_key) as client,
-    ):
-        return run_process(client, args.file, args.out, options)
+    if running := _running_stack(args.data):
+        _report(f"sending the job to the stack already running on {args.data} at {running}")
+        with AodioClient(running, args.api_key) as client:
+            return run_process(client, args.file, args.out, options, remote=True)
+    stack = LocalStack(
+        args.data,
+        api_port=0,
+        replicas=_replicas(args.replicas),
+        supervise=True,
+        report=_report,
+        on_failure=lambda _: _thread.interrupt_main(),
+    )
+    try:
+        with stack, AodioClient(stack.api_url, args.api_key) as client:
+            return run_process(client, args.file, args.out, options)
+    except DataFolderBusy as exc:  # a stack started on the folder since we looked
+        raise _busy(exc) from None
+    except KeyboardInterrupt:
+        if stack.supervisor is not None and stack.supervisor.failure:
+            raise StackError(stack.supervisor.failure) from None
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:

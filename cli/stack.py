@@ -9,10 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime.embedded import NatsServer, WeedMini, free_ports
+from cli.datalock import DataLock
+from cli.supervisor import Supervised, Supervisor
+from runtime.embedded import NatsServer, WeedMini, _Process, die_with_parent, free_ports
 from services.registry import SERVICE_MODULES
 
 if TYPE_CHECKING:
@@ -37,8 +40,46 @@ def default_replicas() -> dict[str, int]:
     return {"transcribe": max(1, min(4, os.cpu_count() or 1))}
 
 
+class _ServiceProcess:
+    """One service process of the stack, as the supervisor sees it."""
+
+    def __init__(self, stack: LocalStack, name: str) -> None:
+        self.stack, self.name = stack, name
+        self.log_file = stack.data_dir / "logs" / f"{name}.log"
+
+    def exit_code(self) -> int | None:
+        return self.stack.children[self.name].poll()
+
+    def pid(self) -> int | None:
+        return self.stack.children[self.name].pid
+
+    def restart(self) -> None:
+        self.stack.spawn(self.name)
+
+
+class _ServerProcess:
+    """An embedded server (nats-server, S3, llama.cpp), as the supervisor sees it."""
+
+    def __init__(self, server: _Process) -> None:
+        self.server, self.name, self.log_file = server, server.name, server.log_file
+
+    def exit_code(self) -> int | None:
+        return self.server.exit_code()
+
+    def pid(self) -> int | None:
+        return self.server.pid
+
+    def restart(self) -> None:
+        self.server.kill()  # closes its log and, for weed, removes the sockets it left
+        self.server.start()  # on the same ports and store, so clients reconnect to it
+
+
 class LocalStack:
-    """Starts everything in one process tree and stops all of it, in reverse order."""
+    """Starts everything in one process tree and stops all of it, in reverse order.
+
+    It holds the data folder's lock while it runs (a second stack on the folder is refused), and
+    with supervise=True restarts any process that exits (see cli/supervisor.py), telling `report`.
+    """
 
     def __init__(
         self,
@@ -50,6 +91,9 @@ class LocalStack:
         extra_env: dict[str, str] | None = None,
         stages: tuple[str, ...] | None = None,
         replicas: dict[str, int] | None = None,
+        supervise: bool = False,
+        report: Callable[[str], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.stages = stages or tuple(SERVICE_MODULES)
         self.replicas = {**default_replicas(), **(replicas or {})}
@@ -58,9 +102,19 @@ class LocalStack:
         self.host, self.s3 = host, s3
         self.external_nats_url, self.extra_env = nats_url, extra_env or {}
         self.nats = NatsServer(self.data_dir / "nats", log_file=self.data_dir / "logs" / "nats-server.log")
+        self.nats.die_with_parent = True
         self.weed: WeedMini | None = None
         self.llm: LlamaServer | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.lock = DataLock(self.data_dir)
+        self.supervise, self.on_failure = supervise, on_failure
+        self.report = report or (lambda line: log.warning("%s", line))
+        self.supervisor: Supervisor | None = None
+
+    @property
+    def supervisor_file(self) -> Path:
+        """Where the supervisor writes what it restarted (the API's /healthz reads it)."""
+        return self.data_dir / "supervisor.json"
 
     @property
     def api_url(self) -> str:
@@ -75,6 +129,8 @@ class LocalStack:
             AODIO_STORAGE_SCRATCH_DIR=str(self.data_dir / "scratch"),
             PYTHONUNBUFFERED="1",
         )
+        if self.supervise:
+            env["AODIO_INGEST_SUPERVISOR_FILE"] = str(self.supervisor_file)
         if self.weed is not None:
             env.update(
                 AODIO_STORAGE_BACKEND="s3",
@@ -116,15 +172,24 @@ class LocalStack:
         self.llm = LlamaServer(
             gguf, name, n_ctx=settings.local_n_ctx, log_file=self.data_dir / "logs" / "llama-server.log"
         )
+        self.llm.die_with_parent = True
         self.llm.start()
 
     def start(self, timeout_s: float = 60.0) -> None:
+        """Take the data folder (DataFolderBusy if a stack runs on it), start everything, wait for the API."""
         check_tools()
+        if stale := self.lock.acquire(self.api_url):
+            self.report(
+                f"cleared the lock on {self.data_dir} left by a stack that is no longer running "
+                f"(pid {stale.pid}, {stale.api_url})"
+            )
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.supervisor_file.unlink(missing_ok=True)
         if self.external_nats_url is None:
             self.nats.start()
         if self.s3:
             self.weed = WeedMini(self.data_dir / "s3", log_file=self.data_dir / "logs" / "weed.log")
+            self.weed.die_with_parent = True
             self.weed.start()
         self._start_local_llm()
         for stage in self.stages:
@@ -132,6 +197,18 @@ class LocalStack:
             for replica in range(1, count + 1):
                 self.spawn(stage if count == 1 else f"{stage}.{replica}")
         self._wait_healthy(timeout_s)
+        self.lock.mark_ready(self.api_url)
+        if self.supervise:
+            self.supervisor = Supervisor(
+                self._supervised(), self.supervisor_file, self.report, on_failure=self.on_failure
+            )
+            self.supervisor.start()
+
+    def _supervised(self) -> list[Supervised]:
+        servers: list[_Process] = [] if self.external_nats_url else [self.nats]
+        servers += [server for server in (self.weed, self.llm) if server is not None]
+        processes: list[Supervised] = [_ServerProcess(server) for server in servers]
+        return processes + [_ServiceProcess(self, name) for name in self.children]
 
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
         """Start (or restart) one service process ("transcribe.2": a replica), logging to logs/<name>.log."""
@@ -142,6 +219,7 @@ class LocalStack:
                 env=self.environment(),
                 stdout=logfile,
                 stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,  # a stack killed with SIGKILL leaves no worker behind
             )
         self.children[name] = child
         return child
@@ -172,6 +250,8 @@ class LocalStack:
         return [stage for stage, child in self.children.items() if child.poll() is not None]
 
     def stop(self, grace_s: float = 15.0) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()  # first, so that nothing stopped below is started again
         for child in self.children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -189,6 +269,7 @@ class LocalStack:
             self.weed.stop()
         if self.external_nats_url is None:
             self.nats.stop()
+        self.lock.release()
 
     def __enter__(self) -> LocalStack:
         try:

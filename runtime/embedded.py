@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -65,10 +66,22 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def die_with_parent() -> None:
+    """In a child before exec: SIGTERM it when the thread that started it dies (Linux prctl).
+
+    So a stack killed with SIGKILL takes its servers with it, instead of leaving a nats-server
+    serving the data folder's store to the next stack. Only for children of a long-lived thread:
+    the signal follows the creating thread, not the process.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 class _Process(abc.ABC):
     """A child server process with a log file: start, wait, stop, kill, context manager."""
 
     name = "server"
+    die_with_parent = False  # see die_with_parent(); the embedded default sets it
     default_timeout = 30.0  # seconds start() waits for readiness
     stop_timeout = 10.0  # seconds stop() waits after SIGTERM before SIGKILL
 
@@ -82,13 +95,26 @@ class _Process(abc.ABC):
         """Whether the child process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._proc.pid if self._proc is not None and self.running else None
+
+    def exit_code(self) -> int | None:
+        """How the process ended (negative: by that signal); None while it runs or before start()."""
+        return None if self._proc is None else self._proc.poll()
+
     def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_file.open("ab")
         self._log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
         self._log.flush()
         self._proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent if self.die_with_parent else None,
         )
         return self._proc
 

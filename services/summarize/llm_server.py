@@ -64,11 +64,6 @@ class LlamaServer(_Process):
         """The OpenAI-compatible base URL (what litellm calls api_base)."""
         return f"http://127.0.0.1:{self.port}/v1"
 
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs."""
-        return self._proc.pid if self._proc is not None and self.running else None
-
     def peak_rss_bytes(self) -> int | None:
         """The server's peak resident memory so far (VmHWM), on Linux."""
         if self.pid is None:
