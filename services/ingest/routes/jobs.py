@@ -12,13 +12,16 @@ from fastapi.responses import Response
 
 from contracts import keys
 from contracts.state import JobState, encode_state
+from runtime.storage.base import StorageFull
 from runtime.storage.direct import DirectUploads
 from runtime.storage.s3 import S3Storage
 from services.ingest.access import load_job, visible_to
+from services.ingest.admission import GateDep
 from services.ingest.auth import Caller
-from services.ingest.deps import ServicesDep
+from services.ingest.deps import Services, ServicesDep
+from services.ingest.space import storage_full
 from services.ingest.submit import JSON, discard, new_job_id, options_from, queue_job
-from services.ingest.upload import UploadError, receive_upload
+from services.ingest.upload import ReceivedUpload, UploadError, receive_upload
 from services.registry import BUILT_STAGES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -43,45 +46,56 @@ def _options_from_fields(fields: dict[str, str]) -> Any:
     return options_from(merged)
 
 
-@router.post("", status_code=202)
-async def submit_job(request: Request, services: ServicesDep, caller: Caller) -> Response:
-    """Stream a multipart upload (field 'file', optional 'options' JSON) into storage and queue the job."""
-    limit = services.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 1024 * 1024:
-        raise HTTPException(413, f"upload is larger than the limit of {limit / 2**30:.2f} GiB")
-    job_id = new_job_id()
+def _declared_length(request: Request) -> int | None:
+    declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else None
+
+
+async def _receive(request: Request, services: Services, job_id: str) -> ReceivedUpload:
+    """The upload stored under the job's source key; refusals as HTTP errors (the caller discards)."""
     try:
         upload = await receive_upload(
             request.headers.get("content-type", ""),
             request.stream(),
             services.storage,
             lambda name: keys.source_key(job_id, name),
-            limit,
+            services.settings.max_upload_bytes,
         )
     except UploadError as exc:
-        await discard(services, job_id)
         raise HTTPException(exc.status, exc.reason) from exc
-    except BaseException:  # client went away mid-upload: keep nothing of it
-        await discard(services, job_id)
-        raise
-    assert upload.file_key is not None and upload.original_name is not None
-    try:
-        if upload.size_bytes == 0:
-            raise HTTPException(400, "upload is empty: 0 bytes")
-        options = _options_from_fields(upload.fields)
-    except HTTPException:
-        await discard(services, job_id)
-        raise
-    return await queue_job(
-        services,
-        job_id=job_id,
-        source_key=upload.file_key,
-        original_name=upload.original_name,
-        size_bytes=upload.size_bytes,
-        options=options,
-        owner=caller,
-    )
+    except StorageFull as exc:  # the disk filled while it streamed
+        raise storage_full(exc) from exc
+    if upload.size_bytes == 0:
+        raise HTTPException(400, "upload is empty: 0 bytes")
+    return upload
+
+
+@router.post("", status_code=202)
+async def submit_job(request: Request, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
+    """Stream a multipart upload (field 'file', optional 'options' JSON) into storage and queue the job."""
+    limit = services.settings.max_upload_bytes
+    declared = _declared_length(request)
+    if declared is not None and declared > limit + 1024 * 1024:
+        raise HTTPException(413, f"upload is larger than the limit of {limit / 2**30:.2f} GiB")
+    job_id = new_job_id()
+    async with gate.admit(caller, job_id, declared) as ticket:
+        try:
+            upload = await _receive(request, services, job_id)
+            assert upload.file_key is not None and upload.original_name is not None
+            options = _options_from_fields(upload.fields)
+            await ticket.settle(upload.size_bytes)
+        except BaseException:  # refused, or the client went away mid-upload: keep nothing of it
+            await discard(services, job_id)
+            raise
+        return await queue_job(
+            services,
+            job_id=job_id,
+            source_key=upload.file_key,
+            original_name=upload.original_name,
+            size_bytes=upload.size_bytes,
+            options=options,
+            owner=caller,
+        )
 
 
 def _progress(state: JobState) -> tuple[float, str | None]:

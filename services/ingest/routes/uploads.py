@@ -13,13 +13,15 @@ from pydantic import BaseModel, Field
 
 from contracts import keys
 from contracts.state import JobState
-from runtime.storage.base import StorageError
+from runtime.storage.base import StorageError, StorageFull
 from runtime.storage.direct import DirectUploadError, DirectUploads
 from runtime.storage.s3 import S3Storage
 from services.ingest.access import load_job
+from services.ingest.admission import GateDep
 from services.ingest.auth import Caller
 from services.ingest.deps import Services, ServicesDep
 from services.ingest.fetch import fetch_to_storage
+from services.ingest.space import storage_full
 from services.ingest.submit import JSON, discard, new_job_id, options_from, queue_job
 from services.ingest.upload import UploadError
 
@@ -47,37 +49,43 @@ class UploadDone(BaseModel):
 
 
 @router.post("/v1/jobs/from-url", status_code=202)
-async def submit_from_url(body: FromUrl, services: ServicesDep, caller: Caller) -> Response:
+async def submit_from_url(body: FromUrl, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
     """Fetch the recording from a URL into storage, then queue the job."""
     options = options_from(body.options)
     job_id = new_job_id()
     settings = services.settings
-    try:
-        key, name, size = await fetch_to_storage(
-            body.url,
-            services.storage,
-            lambda n: keys.source_key(job_id, n),
-            settings.max_upload_bytes,
-            settings.fetch_timeout_s,
+    # The size is known only once the fetch starts (fetch.py): the disk check before it asks for the
+    # room kept free, a disk that fills during it answers 507, and the size is settled after it.
+    async with gate.admit(caller, job_id, None) as ticket:
+        try:
+            key, name, size = await fetch_to_storage(
+                body.url,
+                services.storage,
+                lambda n: keys.source_key(job_id, n),
+                settings.max_upload_bytes,
+                settings.fetch_timeout_s,
+            )
+            if size == 0:
+                raise HTTPException(400, f"the file at {body.url[:200]} is empty: 0 bytes")
+            await ticket.settle(size)
+        except UploadError as exc:
+            await discard(services, job_id)
+            raise HTTPException(exc.status, exc.reason) from exc
+        except StorageFull as exc:
+            await discard(services, job_id)
+            raise storage_full(exc) from exc
+        except BaseException:
+            await discard(services, job_id)
+            raise
+        return await queue_job(
+            services,
+            job_id=job_id,
+            source_key=key,
+            original_name=name,
+            size_bytes=size,
+            options=options,
+            owner=caller,
         )
-    except UploadError as exc:
-        await discard(services, job_id)
-        raise HTTPException(exc.status, exc.reason) from exc
-    except BaseException:
-        await discard(services, job_id)
-        raise
-    if size == 0:
-        await discard(services, job_id)
-        raise HTTPException(400, f"the file at {body.url[:200]} is empty: 0 bytes")
-    return await queue_job(
-        services,
-        job_id=job_id,
-        source_key=key,
-        original_name=name,
-        size_bytes=size,
-        options=options,
-        owner=caller,
-    )
 
 
 def _direct(services: Services) -> DirectUploads:
@@ -90,7 +98,7 @@ def _direct(services: Services) -> DirectUploads:
 
 
 @router.post("/v1/uploads", status_code=201)
-async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller) -> Response:
+async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
     """Plan a presigned multipart upload: PUT each part to its URL, then POST the complete URL."""
     direct = _direct(services)
     settings = services.settings
@@ -103,24 +111,26 @@ async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller) 
     key = keys.source_key(job_id, plan.filename)
     part_bytes = direct.part_size(plan.size_bytes, settings.upload_part_bytes)
     expires = settings.upload_url_expiry_s
-    try:
-        upload_id, urls = await asyncio.to_thread(direct.start, key, plan.size_bytes, part_bytes, expires)
-    except StorageError as exc:
-        raise HTTPException(503, f"could not start the upload: {exc}") from exc
-    now = time.time()
-    await services.jobs.create(
-        JobState(
-            job_id=job_id,
-            status="uploading",
-            created_at=now,
-            original_name=plan.filename,
-            size_bytes=plan.size_bytes,
-            options=options,
-            outputs={"source": key},
-            owner=caller,
-            upload_id=upload_id,
+    # The parts go straight to S3, never through a disk of ours: only the limits apply.
+    async with gate.admit(caller, job_id, plan.size_bytes, on_disk=False):
+        try:
+            upload_id, urls = await asyncio.to_thread(direct.start, key, plan.size_bytes, part_bytes, expires)
+        except StorageError as exc:
+            raise HTTPException(503, f"could not start the upload: {exc}") from exc
+        now = time.time()
+        await services.jobs.create(
+            JobState(
+                job_id=job_id,
+                status="uploading",
+                created_at=now,
+                original_name=plan.filename,
+                size_bytes=plan.size_bytes,
+                options=options,
+                outputs={"source": key},
+                owner=caller,
+                upload_id=upload_id,
+            )
         )
-    )
     reply = {
         "job_id": job_id,
         "upload_id": upload_id,
@@ -133,7 +143,9 @@ async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller) 
 
 
 @router.post("/v1/uploads/{job_id}/complete", status_code=202)
-async def complete_upload(job_id: str, done: UploadDone, services: ServicesDep, caller: Caller) -> Response:
+async def complete_upload(
+    job_id: str, done: UploadDone, services: ServicesDep, caller: Caller, gate: GateDep
+) -> Response:
     """Join the uploaded parts and queue the job."""
     direct = _direct(services)
     state = await load_job(services, job_id, caller)
@@ -149,6 +161,7 @@ async def complete_upload(job_id: str, done: UploadDone, services: ServicesDep, 
         raise HTTPException(400, f"S3 refused to complete the upload: {exc}") from exc
     if size == 0:
         raise HTTPException(400, "upload is empty: 0 bytes")
+    await gate.settle(state.owner, job_id, size)
     return await queue_job(
         services,
         job_id=job_id,
