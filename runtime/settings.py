@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.subjects import Topology
@@ -71,3 +73,53 @@ class StorageSettings(BaseSettings):
         if self.backend == "s3" and not self.s3_endpoint:
             raise ValueError("AODIO_STORAGE_S3_ENDPOINT is required when AODIO_STORAGE_BACKEND=s3")
         return self
+
+
+_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
+
+
+class EgressSettings(BaseSettings):
+    """Which private hosts and ranges outbound requests (from-url fetches, webhooks) may reach."""
+
+    model_config = SettingsConfigDict(env_prefix="AODIO_EGRESS_", extra="ignore", env_ignore_empty=True)
+
+    # Comma-separated host names and IP ranges (CIDR) that from-url fetches and webhooks may reach although
+    # private, loopback or link-local, e.g. `127.0.0.1/32,hooks.internal`; empty: public addresses only.
+    # A cloud metadata address (169.254.169.254) passes only through a range that contains it.
+    allow: str = ""
+
+    @field_validator("allow")
+    @classmethod
+    def _hosts_and_ranges(cls, value: str) -> str:
+        for entry in _entries(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not _HOST_NAME.match(entry):
+                    raise ValueError(
+                        f"{entry!r} is neither a host name nor an IP range such as 10.0.0.0/8"
+                    ) from None
+        return value
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """The host names allowed, lower-case, without a trailing dot."""
+        return frozenset(e for e in _entries(self.allow) if not _is_network(e))
+
+    @property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The IP ranges allowed (a bare address is a range of one)."""
+        return tuple(ipaddress.ip_network(e, strict=False) for e in _entries(self.allow) if _is_network(e))
+
+
+def _entries(text: str) -> list[str]:
+    return [e.strip().lower().rstrip(".") for e in text.split(",") if e.strip()]
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True

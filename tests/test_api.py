@@ -47,6 +47,7 @@ def api(nats_server, tmp_path_factory) -> Iterator[Api]:
         "AODIO_NATS_NAMESPACE": namespace,
         "AODIO_INGEST_API_KEYS": f"{alice_entry},{bob_entry}",
         "AODIO_INGEST_MAX_UPLOAD_BYTES": str(8 * 1024 * 1024),
+        "AODIO_EGRESS_ALLOW": "127.0.0.1/32",  # file_server: a local server, refused unless allowed
     }
     with LocalStack(data, api_port=0, nats_url=nats_server.url, extra_env=env, stages=("ingest",)) as stack:
         yield Api(
@@ -294,10 +295,13 @@ def test_a_recording_can_come_from_a_url(api: Api, file_server: str) -> None:
             ({"url": f"{file_server}/missing.wav"}, 502, "HTTP 404"),
             ({"url": f"{file_server}/empty.wav"}, 400, "empty"),
             ({"url": "file:///etc/passwd"}, 422, "http(s)"),
+            ({"url": "http://[::1]:9/talk.wav"}, 422, "::1 (loopback address)"),  # only 127.0.0.1 is allowed
             ({"url": f"{file_server}/talk.wav", "options": {"speakers": 99}}, 422, "speakers"),
         ):
             bad = alice.post("/v1/jobs/from-url", json=body)
             assert bad.status_code == status and reason in bad.json()["detail"], body
+    started = (api.artifacts.parent / "logs" / "ingest.log").read_text()
+    assert "WARNING" in started and "(AODIO_EGRESS_ALLOW): 127.0.0.1/32" in started  # said once at start-up
 
 
 def test_direct_uploads_need_s3(api: Api) -> None:

@@ -113,6 +113,7 @@ def stack(nats_server, file_server, tmp_path_factory) -> Iterator[Stack]:
         "AODIO_INGEST_API_KEYS": entry,
         "AODIO_INGEST_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
         "AODIO_TRANSCODE_MAX_DURATION_S": str(MAX_DURATION_S),
+        "AODIO_EGRESS_ALLOW": "127.0.0.1/32",  # file_server: a local server, refused unless allowed
     }
     media = make_media(tmp_path_factory.mktemp("media"))
     with (

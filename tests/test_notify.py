@@ -20,6 +20,8 @@ from contracts.events import DeadLetter, JobFailed, SummaryCompleted
 from contracts.options import JobOptions
 from contracts.state import JobState
 from contracts.subjects import message_id
+from runtime.egress import EgressPolicy
+from runtime.settings import EgressSettings
 from runtime.storage.base import Storage
 from runtime.worker import Worker
 from services.notify.config import NotifySettings
@@ -29,6 +31,8 @@ from tests.stagekit import new_job_state
 from tests.test_worker import messages_on, publish, wait_for
 
 SECRET = "whsec-test-0123456789"
+# The receivers here listen on 127.0.0.1, which the egress guard refuses unless allowed (test_egress.py).
+LOCAL_RECEIVERS = EgressPolicy.from_settings(EgressSettings(allow="127.0.0.1/32"))
 
 
 @dataclass(frozen=True)
@@ -123,10 +127,15 @@ def notify_settled(bus, job_id: str) -> Callable[[], Awaitable[JobState | None]]
 
 
 async def run_notify(
-    bus, storage: Storage, tmp_path: Path, settings: NotifySettings, until: Callable[[], Awaitable]
+    bus,
+    storage: Storage,
+    tmp_path: Path,
+    settings: NotifySettings,
+    until: Callable[[], Awaitable],
+    egress: EgressPolicy = LOCAL_RECEIVERS,
 ):
     """Run the notify stage in the real consume loop until `until` returns something."""
-    handler = NotifyHandler(settings)
+    handler = NotifyHandler(settings, egress)
     worker = Worker(
         handler,
         nc=bus.nc,

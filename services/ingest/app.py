@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from runtime.bus import connect, provision
+from runtime.egress import EgressPolicy
 from runtime.jobs import JobStore
 from runtime.settings import NatsSettings, StorageSettings
 from runtime.storage import open_storage
@@ -46,9 +47,13 @@ async def _nats_unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    settings: IngestSettings, nats_settings: NatsSettings, storage_settings: StorageSettings
+    settings: IngestSettings,
+    nats_settings: NatsSettings,
+    storage_settings: StorageSettings,
+    egress: EgressPolicy | None = None,
 ) -> FastAPI:
-    """Build the API; connections open on start-up and close on shutdown."""
+    """Build the API; connections open on start-up and close on shutdown. No egress: public URLs only."""
+    egress = egress or EgressPolicy()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +64,7 @@ def create_app(
         topology = nats_settings.topology
         await provision(js, nats_settings, topology)
         jobs_store = await JobStore.open(js, topology.jobs_bucket)
-        app.state.services = Services(settings, nc, topology, jobs_store, storage)
+        app.state.services = Services(settings, nc, topology, jobs_store, storage, egress)
         try:
             yield
         finally:

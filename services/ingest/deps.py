@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from nats.aio.client import Client
 
 from contracts.subjects import Topology
+from runtime.egress import EgressPolicy
 from runtime.jobs import JobStore
 from runtime.storage.base import Storage
 from services.ingest.config import IngestSettings
@@ -21,6 +22,7 @@ class Services:
     topology: Topology
     jobs: JobStore
     storage: Storage
+    egress: EgressPolicy  # what from-url fetches may reach
 
 
 def get_services(request: Request) -> Services:

@@ -1,4 +1,8 @@
-"""Fetch a recording from a URL into storage: streamed, size-limited, nothing kept on failure."""
+"""Fetch a recording from a URL into storage: streamed, size-limited, nothing kept on failure.
+
+The URL is a user's, so it goes through the egress guard (runtime/egress.py): a private, loopback or
+metadata address, on the first hop or a redirect, is refused with 422 before anything is stored.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from runtime.egress import EgressPolicy, EgressRefused
+from runtime.egress_http import guarded_client
 from runtime.storage.base import Storage
 from services.ingest.upload import FLUSH_BYTES, UploadError
 
@@ -24,7 +30,12 @@ def _name_of(url: str, response: httpx.Response) -> str:
 
 
 async def fetch_to_storage(
-    url: str, storage: Storage, key_for: Callable[[str], str], max_bytes: int, timeout_s: float
+    url: str,
+    storage: Storage,
+    key_for: Callable[[str], str],
+    max_bytes: int,
+    timeout_s: float,
+    egress: EgressPolicy,
 ) -> tuple[str, str, int]:
     """Download url into storage under key_for(name); returns (key, name, size). Raises UploadError."""
     parts = urlsplit(url)
@@ -32,8 +43,9 @@ async def fetch_to_storage(
         raise UploadError(422, f"url must be an http(s) URL, not {url[:100]!r}")
     timeout = httpx.Timeout(30.0, read=120.0)
     try:
+        egress.check_url(url)  # a refused IP literal in any spelling, before httpx parses (or rejects) it
         async with (
-            httpx.AsyncClient(follow_redirects=True, timeout=timeout) as client,
+            guarded_client(egress, timeout=timeout, follow_redirects=True) as client,
             asyncio.timeout(timeout_s),
             client.stream("GET", url) as response,
         ):
@@ -66,6 +78,10 @@ async def fetch_to_storage(
                 await asyncio.to_thread(sink.write, bytes(pending))
                 await asyncio.to_thread(stack.close)  # publishes the object (an upload on S3)
             return key, name, size
+    except EgressRefused as exc:
+        raise UploadError(422, f"will not fetch {url[:200]}: {exc.reason}") from exc
+    except httpx.InvalidURL as exc:
+        raise UploadError(422, f"url is not a valid URL: {exc}") from exc
     except TimeoutError as exc:
         raise UploadError(504, f"fetching {url[:200]} took longer than {timeout_s:.0f} s") from exc
     except httpx.HTTPError as exc:

@@ -8,8 +8,9 @@ import sys
 
 import uvicorn
 
+from runtime.egress import open_policy
 from runtime.logs import configure_logging
-from runtime.settings import NatsSettings, StorageSettings
+from runtime.settings import EgressSettings, NatsSettings, StorageSettings
 from services.ingest.app import create_app
 from services.ingest.auth import KeyConfigError, parse_keys
 from services.ingest.config import IngestSettings
@@ -39,7 +40,8 @@ def main() -> None:
         )
     if not keys:
         log.warning("no API key configured: the API is open to anyone who can reach %s", settings.host)
-    app = create_app(settings, NatsSettings(), StorageSettings())
+    egress = open_policy(EgressSettings(), log, "from-url fetches")
+    app = create_app(settings, NatsSettings(), StorageSettings(), egress)
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10
     )

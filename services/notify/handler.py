@@ -3,6 +3,9 @@
 Delivery is at least once. Each URL's answer for good (2xx, or a refusal) is kept as a receipt under
 the job's prefix in storage, keyed by the delivery id, so a retry skips the URLs already answered;
 the X-Aodio-Delivery header carries that id, the same on every retry, so receivers can drop repeats.
+Every URL goes through the egress guard (runtime/egress.py): one that reaches a private, loopback or
+metadata address is not called, and that refusal is kept as a receipt like a receiver's refusal.
+Redirects are not followed: a 3xx is the receiver's answer.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from contracts import keys
 from contracts.events import JobFailed, PipelineEvent, SummaryCompleted
 from contracts.state import JobState
 from contracts.subjects import message_id
+from runtime.egress import EgressPolicy, EgressRefused
+from runtime.egress_http import guarded_client
 from runtime.errors import PermanentError, RetryableError
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound, Storage
@@ -61,7 +66,7 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True):
 
     delivery: str
     host: str
-    status_code: int
+    status_code: int  # 0: never called, the egress guard refused the URL
     delivered: bool
     reason: str
     answered_at: float
@@ -75,10 +80,11 @@ class NotifyHandler:
     stage = STAGE
     observer = True  # sees failed jobs too; its own failure never fails the job
 
-    def __init__(self, settings: NotifySettings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: NotifySettings, egress: EgressPolicy | None = None) -> None:
         self.settings = settings
-        self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout_s), headers={"User-Agent": USER_AGENT}
+        self.egress = egress or EgressPolicy()  # none given: public addresses only
+        self._client = guarded_client(
+            self.egress, timeout=httpx.Timeout(settings.timeout_s), headers={"User-Agent": USER_AGENT}
         )
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
@@ -142,17 +148,21 @@ class NotifyHandler:
         key = receipt_key(ctx.job.job_id, delivery)
         receipt = await asyncio.to_thread(_read_receipt, ctx.storage, key)
         if receipt is None:
-            status, phrase = await self._post(url, delivery, event_name, payload)
-            ctx.log.info("webhook %s answered HTTP %d to %s", shown(url), status, delivery)
-            if status in RETRYABLE_STATUS or status >= 500:
-                raise RetryableError(f"webhook {shown(url)} answered {_http(status, phrase)}: will retry")
-            ok = 200 <= status < 300
-            reason = "" if ok else f"webhook {shown(url)} refused the delivery: {_http(status, phrase)}"
+            try:
+                status, phrase = await self._post(url, delivery, event_name, payload)
+            except EgressRefused as exc:  # for good, like a 4xx: kept, so a retry does not try it again
+                status, reason = 0, f"webhook {shown(url)} was not called: {exc.reason}"
+                ctx.log.warning("%s (delivery %s)", reason, delivery)
+            else:
+                ctx.log.info("webhook %s answered HTTP %d to %s", shown(url), status, delivery)
+                if status in RETRYABLE_STATUS or status >= 500:
+                    raise RetryableError(f"webhook {shown(url)} answered {_http(status, phrase)}: will retry")
+                reason = _refusal(url, status, phrase)
             receipt = Receipt(
                 delivery=delivery,
                 host=host_of(url),
                 status_code=status,
-                delivered=ok,
+                delivered=not reason,
                 reason=reason,
                 answered_at=time.time(),
             )
@@ -173,6 +183,7 @@ class NotifyHandler:
             headers["X-Aodio-Signature"] = sign(
                 self.settings.webhook_secret.get_secret_value(), timestamp, payload
             )
+        self.egress.check_url(url)  # a refused IP literal in any spelling, before httpx parses it
         try:
             async with asyncio.timeout(self.settings.timeout_s):  # the whole exchange, not each read
                 async with self._client.stream("POST", url, content=payload, headers=headers) as answer:
@@ -206,6 +217,13 @@ def host_of(url: str) -> str:
 def shown(url: str) -> str:
     """A URL for messages and logs: its path and query may hold a token, so they are left out."""
     return f"{urlsplit(url).scheme}://{host_of(url)}/..."
+
+
+def _refusal(url: str, status: int, phrase: str) -> str:
+    """Why a receiver's answer for good is a refusal; empty for a 2xx."""
+    if 200 <= status < 300:
+        return ""
+    return f"webhook {shown(url)} refused the delivery: {_http(status, phrase)}"
 
 
 def _http(status: int, phrase: str) -> str:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from runtime.egress import open_policy
 from runtime.logs import configure_logging
 from runtime.service import serve_stage
-from runtime.settings import NatsSettings, StorageSettings
+from runtime.settings import EgressSettings, NatsSettings, StorageSettings
 from services.notify.config import NotifySettings
 from services.notify.handler import NotifyHandler
 
+log = logging.getLogger("services.notify")
 
-async def serve(settings: NotifySettings) -> None:
-    handler = NotifyHandler(settings)
+
+async def serve(settings: NotifySettings, egress: EgressSettings) -> None:
+    handler = NotifyHandler(settings, open_policy(egress, log, "webhooks"))
     try:
         await serve_stage(handler, NatsSettings(), StorageSettings(), settings.concurrency)
     finally:
@@ -21,7 +25,7 @@ async def serve(settings: NotifySettings) -> None:
 
 def main() -> None:
     configure_logging("notify")
-    asyncio.run(serve(NotifySettings()))
+    asyncio.run(serve(NotifySettings(), EgressSettings()))
 
 
 if __name__ == "__main__":

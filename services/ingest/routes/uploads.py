@@ -64,6 +64,7 @@ async def submit_from_url(body: FromUrl, services: ServicesDep, caller: Caller, 
                 lambda n: keys.source_key(job_id, n),
                 settings.max_upload_bytes,
                 settings.fetch_timeout_s,
+                services.egress,
             )
             if size == 0:
                 raise HTTPException(400, f"the file at {body.url[:200]} is empty: 0 bytes")
