@@ -69,3 +69,32 @@ def transcript_key(job_id: str, extension: str = "json") -> str:
 
 def summary_key(job_id: str, extension: str = "json") -> str:
     return f"jobs/{job_id}/summary/summary.{extension}"
+
+
+# Each kind of artifact lives under one prefix of its job's folder; retention is set per kind.
+ARTIFACT_PREFIXES: dict[str, str] = {
+    "source": "source/",
+    "normalized_audio": "audio/normalized.flac",
+    "chunk_audio": "audio/chunks/",
+    "chunk_plan": "audio/chunks.json",
+    "diarization": "diarization/",
+    "chunk_transcripts": "transcript/chunks/",
+    "transcript": "transcript/transcript.",
+    "summary": "summary/",
+}
+ARTIFACT_KINDS: tuple[str, ...] = tuple(ARTIFACT_PREFIXES)
+OTHER_KIND = "other"  # a key under a job's folder that no kind above names
+
+
+def artifact_prefix(job_id: str, kind: str) -> str:
+    """The prefix every artifact of one kind of one job starts with."""
+    return job_prefix(job_id) + ARTIFACT_PREFIXES[kind]
+
+
+def artifact_kind(key: str) -> str:
+    """The kind of artifact a key under jobs/<id>/ names, or OTHER_KIND."""
+    parts = key.split("/", 2)
+    if len(parts) < 3 or parts[0] != "jobs":
+        return OTHER_KIND
+    inside = parts[2]
+    return next((kind for kind, prefix in ARTIFACT_PREFIXES.items() if inside.startswith(prefix)), OTHER_KIND)

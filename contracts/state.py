@@ -94,6 +94,17 @@ class RunRecord(msgspec.Struct, kw_only=True):
     error: str | None = None
 
 
+class Removal(msgspec.Struct, frozen=True, kw_only=True):
+    """Artifacts retention deleted from a job: which kind, how many and how big, when, and by which rule."""
+
+    kind: str  # an artifact kind (contracts/keys.py ARTIFACT_KINDS), or "upload" for an expired upload
+    objects: int = 0
+    size_bytes: int = 0
+    at: float = 0.0
+    rule: str = ""  # the setting that removed them, e.g. "AODIO_RETENTION_CHUNK_AUDIO=7d"
+    generation: int = 1  # the run whose artifacts they were
+
+
 class JobState(msgspec.Struct, kw_only=True):
     job_id: str
     generation: int = 1
@@ -121,6 +132,7 @@ class JobState(msgspec.Struct, kw_only=True):
     assembly: AssemblyState = msgspec.field(default_factory=AssemblyState)
     transcription: TranscriptionRecord = msgspec.field(default_factory=TranscriptionRecord)
     warnings: list[JobWarning] = msgspec.field(default_factory=list)
+    removed: list[Removal] = msgspec.field(default_factory=list)  # what retention deleted, oldest first
 
     def warn(self, warning: JobWarning) -> None:
         """Idempotent: add a warning, replacing one of the same stage, code and chunk."""

@@ -1,7 +1,8 @@
 """Subject names: one registry maps each event type to its versioned subject.
 
 A deployment (or a test) may set a namespace so that several Aodio installs share one NATS server:
-namespace ``acme`` gives ``acme.aodio.v1.job.submitted``, stream ``AODIO_ACME``, bucket ``aodio_jobs_acme``.
+namespace ``acme`` gives ``acme.aodio.v1.job.submitted``, stream ``AODIO_ACME``, bucket ``aodio_jobs_acme``
+(and ``aodio_retention_acme``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ class Topology:
     @property
     def jobs_bucket(self) -> str:
         return f"aodio_jobs_{self.namespace}" if self.namespace else "aodio_jobs"
+
+    @property
+    def retention_bucket(self) -> str:
+        """The KV bucket of the retention sweeper: its lease and the storage usage it measured."""
+        return f"aodio_retention_{self.namespace}" if self.namespace else "aodio_retention"
 
     def subject_for(self, event: ev.Event | type[ev.Event], lane: ev.Lane | None = None) -> str:
         """The subject an event is published on: `<prefix>.<event>`, or `<prefix>.long.<event>`.

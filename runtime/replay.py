@@ -3,7 +3,9 @@
 Each replay is a new generation. The worker skips messages of older generations, and every stage's
 record of its work is written only when the generation still matches, so an older run never
 overwrites a newer one's state. The events that start the new run are rebuilt from stored artifacts;
-a replay whose inputs are gone is refused with the stage to replay from instead.
+a replay whose inputs are gone is refused with the stage to replay from instead, or told that nothing
+is left to replay from. Artifacts retention has recorded as removed from this run count as gone
+even while their deletion is under way (runtime/retention/sweeper.py records, then deletes).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -26,7 +28,7 @@ from contracts.events import (
     TranscriptAssembled,
 )
 from contracts.options import JobOptions, parse_options
-from contracts.state import AssemblyState, JobState, RunRecord, StageState, TranscriptionRecord
+from contracts.state import AssemblyState, JobState, Removal, RunRecord, StageState, TranscriptionRecord
 from runtime.storage.base import ObjectNotFound, Storage
 
 REPLAYABLE = ("transcode", "diarize", "transcribe", "assemble", "summarize")
@@ -43,6 +45,10 @@ RERUN: dict[str, tuple[str, ...]] = {
 class ReplayRefused(Exception):
     """The replay cannot run as asked; the message says why and what to do instead."""
 
+    def __init__(self, message: str, instead: str | None = None) -> None:
+        super().__init__(message)
+        self.instead = instead  # the stage to replay from instead, when one might do
+
 
 @dataclass
 class ReplayPlan:
@@ -50,6 +56,38 @@ class ReplayPlan:
     options: JobOptions
     events: list[Event]
     generation: int
+    removals: int = 0  # retention's records when planned: start_run refuses if one was added since
+
+
+class _Reads(Protocol):
+    def exists(self, key: str) -> bool: ...
+    def get_bytes(self, key: str) -> bytes: ...
+    def why(self, key: str) -> str: ...
+
+
+class _Surviving:
+    """Storage as a replay sees it: what retention recorded as removed from this run is gone."""
+
+    def __init__(self, storage: Storage, state: JobState) -> None:
+        self._storage = storage
+        self._gone = {r.kind for r in state.removed if r.generation == state.generation}
+        self._removals: dict[str, Removal] = {r.kind: r for r in state.removed}  # the latest per kind
+
+    def exists(self, key: str) -> bool:
+        return keys.artifact_kind(key) not in self._gone and self._storage.exists(key)
+
+    def get_bytes(self, key: str) -> bytes:
+        if keys.artifact_kind(key) in self._gone:
+            raise ObjectNotFound(f"retention removed {key}")
+        return self._storage.get_bytes(key)
+
+    def why(self, key: str) -> str:
+        """How the key went, when retention removed its kind: " (retention removed it on ...)"."""
+        removal = self._removals.get(keys.artifact_kind(key))
+        if removal is None:
+            return ""
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(removal.at))
+        return f" (retention removed it on {when}: {removal.rule})"
 
 
 def merged_options(current: JobOptions, changes: dict[str, Any]) -> JobOptions:
@@ -62,30 +100,32 @@ def merged_options(current: JobOptions, changes: dict[str, Any]) -> JobOptions:
         raise ReplayRefused(f"bad options: {exc}") from exc
 
 
-def _read_json(storage: Storage, key: str, needed_by: str, instead: str) -> Any:
+def _read_json(storage: _Reads, key: str, needed_by: str, instead: str) -> Any:
     try:
         return json.loads(storage.get_bytes(key))
     except ObjectNotFound as exc:
         raise ReplayRefused(
             f"a replay from {needed_by} needs {key.rsplit('/', 2)[-2]}/{key.rsplit('/', 1)[-1]}, which is "
-            f"gone from storage: replay from {instead}"
+            f"gone from storage{storage.why(key)}: replay from {instead}",
+            instead,
         ) from exc
 
 
-def _require(storage: Storage, key: str, needed_by: str, instead: str) -> None:
+def _require(storage: _Reads, key: str, needed_by: str, instead: str) -> None:
     if not storage.exists(key):
         raise ReplayRefused(
-            f"a replay from {needed_by} needs {key.rsplit('/', 1)[-1]}, which is gone from storage: "
-            f"replay from {instead}"
+            f"a replay from {needed_by} needs {key.rsplit('/', 1)[-1]}, which is gone from storage"
+            f"{storage.why(key)}: replay from {instead}",
+            instead,
         )
 
 
-def _chunk_plan(storage: Storage, job_id: str, needed_by: str) -> list[dict[str, Any]]:
+def _chunk_plan(storage: _Reads, job_id: str, needed_by: str) -> list[dict[str, Any]]:
     plan = _read_json(storage, keys.chunk_plan_key(job_id), needed_by, "transcode")
     return list(plan["chunks"])
 
 
-def _diarization(storage: Storage, job_id: str, needed_by: str) -> DiarizationCompleted:
+def _diarization(storage: _Reads, job_id: str, needed_by: str) -> DiarizationCompleted:
     turns = _read_json(storage, keys.diarization_turns_key(job_id), needed_by, "diarize")
     return DiarizationCompleted(
         job_id=job_id,
@@ -95,7 +135,7 @@ def _diarization(storage: Storage, job_id: str, needed_by: str) -> DiarizationCo
     )
 
 
-def _transcribed(storage: Storage, job_id: str, chunks: list[dict[str, Any]], needed_by: str) -> list[Event]:
+def _transcribed(storage: _Reads, job_id: str, chunks: list[dict[str, Any]], needed_by: str) -> list[Event]:
     events: list[Event] = []
     for chunk in chunks:
         key = keys.chunk_transcript_key(job_id, chunk["index"])
@@ -115,7 +155,7 @@ def _transcribed(storage: Storage, job_id: str, chunks: list[dict[str, Any]], ne
 
 
 def _planned(
-    storage: Storage, state: JobState, chunks: list[dict[str, Any]], options: JobOptions
+    storage: _Reads, state: JobState, chunks: list[dict[str, Any]], options: JobOptions
 ) -> list[Event]:
     events: list[Event] = []
     for chunk in chunks:
@@ -136,7 +176,27 @@ def _planned(
 
 
 def plan_replay(state: JobState, from_stage: str, changes: dict[str, Any], storage: Storage) -> ReplayPlan:
-    """The events that start the new run, rebuilt from what is stored; raises ReplayRefused."""
+    """The events that start the new run, rebuilt from what is stored; raises ReplayRefused.
+
+    When the stage the refusal points to cannot run either, the refusal says so, down to "nothing is
+    left to replay from" once the recording itself is gone.
+    """
+    surviving = _Surviving(storage, state)
+    try:
+        return _plan(state, from_stage, changes, surviving)
+    except ReplayRefused as refused:
+        reason, instead = str(refused), refused.instead
+        while instead is not None:
+            try:
+                _plan(state, instead, changes, surviving)
+                break  # the stage named instead can run: the refusal stands as it is
+            except ReplayRefused as deeper:
+                reason = f"{reason}; but a replay from {instead} cannot run either: {deeper}"
+                instead = deeper.instead
+        raise ReplayRefused(reason, refused.instead) from refused
+
+
+def _plan(state: JobState, from_stage: str, changes: dict[str, Any], storage: _Reads) -> ReplayPlan:
     if from_stage not in REPLAYABLE:
         raise ReplayRefused(f"cannot replay from {from_stage!r}: use one of {', '.join(REPLAYABLE)}")
     if state.status in ("uploading", "queued", "running"):
@@ -154,7 +214,11 @@ def plan_replay(state: JobState, from_stage: str, changes: dict[str, Any], stora
     if from_stage == "transcode":
         source = state.outputs.get("source")
         if source is None or not storage.exists(source):
-            raise ReplayRefused("the uploaded recording is gone from storage: submit it again")
+            why = storage.why(source) if source else ""
+            raise ReplayRefused(
+                f"the uploaded recording is gone from storage{why}: nothing is left to replay from; "
+                "submit it again"
+            )
         events = [
             JobSubmitted(
                 job_id=job_id,
@@ -193,13 +257,13 @@ def plan_replay(state: JobState, from_stage: str, changes: dict[str, Any], stora
     # A replay of a long job stays in the long lane (a replay from transcode decides again).
     lane = state.lane if from_stage != "transcode" else "standard"
     stamped = [msgspec.structs.replace(e, generation=generation, lane=lane) for e in events]
-    return ReplayPlan(from_stage, options, stamped, generation)
+    return ReplayPlan(from_stage, options, stamped, generation, len(state.removed))
 
 
 def start_run(state: JobState, plan: ReplayPlan) -> bool | None:
     """The job state for the new generation (a compare-and-set edit; False if another replay won)."""
-    if state.generation + 1 != plan.generation:
-        return False
+    if state.generation + 1 != plan.generation or len(state.removed) != plan.removals:
+        return False  # another replay won, or retention removed artifacts since the plan was made
     now = time.time()
     state.history.append(
         RunRecord(

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 OUTPUT = ROOT / "docs" / "configuration.md"
-SHARED_MODULE = "runtime.settings"
+# Settings every process shares, then those of shared parts with a module of their own.
+SHARED_MODULES = ["runtime.settings", "runtime.retention.config"]
 # Read outside a settings class (runtime/logs.py): listed by hand.
 EXTRA_VARIABLES = {"AODIO_LOG_LEVEL": ("`INFO`", "str", "logging level of every service (runtime/logs.py)")}
 # For fields with no `description=` whose source comment is missing or describes a group of fields.
@@ -89,7 +90,7 @@ def settings_classes() -> list[type[BaseSettings]]:
     """The shared settings, then each service's, in pipeline order."""
     from services.registry import SERVICE_MODULES
 
-    modules = [SHARED_MODULE] + [f"services.{stage}.config" for stage in SERVICE_MODULES]
+    modules = SHARED_MODULES + [f"services.{stage}.config" for stage in SERVICE_MODULES]
     found: list[type[BaseSettings]] = []
     for name in modules:
         module = importlib.import_module(name)

@@ -10,6 +10,7 @@ from runtime.storage.base import (
     StorageError,
     StorageFull,
     StorageUnavailable,
+    StoredObject,
 )
 from runtime.storage.directory import DirectoryStorage
 from runtime.storage.s3 import S3Storage
@@ -23,6 +24,7 @@ __all__ = [
     "StorageError",
     "StorageFull",
     "StorageUnavailable",
+    "StoredObject",
     "open_storage",
 ]
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import abc
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -37,6 +38,15 @@ class StorageUnavailable(StorageError):
 
 class StorageFull(StorageError):
     """No space left for the object."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One stored object as a listing sees it: no request per object for its size or age."""
+
+    key: str
+    size: int
+    modified: float  # epoch seconds of the last write
 
 
 class _Limited(io.RawIOBase):
@@ -112,6 +122,22 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def list(self, prefix: str) -> list[str]:
         """Every key under prefix, sorted."""
+
+    @abc.abstractmethod
+    def scan(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under prefix with its size and age, from the listing itself (in no set order)."""
+
+    @abc.abstractmethod
+    def children(self, prefix: str) -> Sequence[str]:
+        """The names directly under a folder prefix ("jobs/" gives the job ids), sorted."""
+
+    def remove_abandoned_writes(self, prefix: str, before: float) -> Sequence[StoredObject]:
+        """Delete partial writes a crashed process left under prefix, untouched since `before`.
+
+        Only a backend whose in-flight writes are visible in storage has any (the directory's temp
+        files); S3 objects appear whole, and its unfinished multipart uploads are aborted elsewhere.
+        """
+        return []
 
     @abc.abstractmethod
     def delete_prefix(self, prefix: str) -> int:

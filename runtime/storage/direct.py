@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from minio import Minio
 from minio.datatypes import Part
+from minio.error import S3Error
 
 from runtime.storage.s3 import S3Storage, http_client
 
@@ -27,6 +28,15 @@ class DirectUploadError(ValueError):
 class PartUrl:
     part_number: int
     url: str
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A multipart upload started and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: float  # epoch seconds, by the S3 server's clock
 
 
 class DirectUploads:
@@ -91,5 +101,50 @@ class DirectUploads:
         return self.storage.size(key)
 
     def abort(self, key: str, upload_id: str) -> None:
+        """Drop the upload and the parts it holds; an upload already gone counts as aborted."""
         with self.storage._errors("abort upload", key):
-            self._client._abort_multipart_upload(self.storage.bucket, self.storage._name(key), upload_id)
+            try:
+                self._client._abort_multipart_upload(self.storage.bucket, self.storage._name(key), upload_id)
+            except S3Error as exc:
+                if exc.code != "NoSuchUpload":
+                    raise
+
+    def uploaded(self, key: str, upload_id: str) -> tuple[int, int]:
+        """How many parts of the upload are stored, and their bytes; (0, 0) when it is gone."""
+        name, parts, size = self.storage._name(key), 0, 0
+        marker: str | None = None
+        with self.storage._errors("list parts", key):
+            while True:
+                try:
+                    page = self._client._list_parts(
+                        self.storage.bucket, name, upload_id, part_number_marker=marker
+                    )
+                except S3Error as exc:
+                    if exc.code == "NoSuchUpload":
+                        return 0, 0
+                    raise
+                parts += len(page.parts)
+                size += sum(part.size or 0 for part in page.parts)
+                marker = page.next_part_number_marker
+                if not page.is_truncated or not marker:
+                    return parts, size
+
+    def pending(self, prefix: str) -> list[PendingUpload]:
+        """The multipart uploads in progress under prefix (parts stored, still to complete or abort)."""
+        full = self.storage.prefix + prefix
+        found: dict[tuple[str, str], PendingUpload] = {}
+        key_marker = upload_marker = None
+        with self.storage._errors("list uploads", prefix):
+            while True:
+                page = self._client._list_multipart_uploads(
+                    self.storage.bucket, prefix=full, key_marker=key_marker, upload_id_marker=upload_marker
+                )
+                for upload in page.uploads:
+                    if upload.upload_id and upload.object_name.startswith(full):
+                        key = upload.object_name.removeprefix(self.storage.prefix)
+                        initiated = upload.initiated_time.timestamp() if upload.initiated_time else 0.0
+                        found[key, upload.upload_id] = PendingUpload(key, upload.upload_id, initiated)
+                key_marker, upload_marker = page.next_key_marker, page.next_upload_id_marker
+                # SeaweedFS says "truncated" with no markers to go on: stop rather than loop forever.
+                if not page.is_truncated or not (key_marker or upload_marker):
+                    return sorted(found.values(), key=lambda u: (u.key, u.upload_id))

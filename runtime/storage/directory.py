@@ -8,12 +8,19 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from runtime.storage.base import IO_CHUNK, ObjectNotFound, Storage, StorageError, StorageFull
+from runtime.storage.base import (
+    IO_CHUNK,
+    ObjectNotFound,
+    Storage,
+    StorageError,
+    StorageFull,
+    StoredObject,
+)
 from runtime.storage.keys import validate_key, validate_prefix
 
 TEMP_PREFIX = ".aodio-tmp-"  # in-flight writes; never listed, removed when a write fails
@@ -131,6 +138,60 @@ class DirectoryStorage(Storage):
                 if key.startswith(prefix) and not name.startswith(TEMP_PREFIX):
                     keys.append(key)
         return sorted(keys)
+
+    def _files(self, prefix: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+        """(key, entry) of every file whose key starts with prefix, in-flight temp files included."""
+        validate_prefix(prefix)
+        folders = [self.root / prefix.rpartition("/")[0]]
+        while folders:
+            try:
+                with os.scandir(folders.pop()) as listing:
+                    entries = list(listing)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(Path(entry.path))
+                    continue
+                key = Path(entry.path).relative_to(self.root).as_posix()
+                if key.startswith(prefix) and entry.is_file(follow_symlinks=False):
+                    yield key, entry
+
+    def scan(self, prefix: str) -> Iterator[StoredObject]:
+        """Every stored file under prefix with its size and modification time (temp files left out)."""
+        for key, entry in self._files(prefix):
+            if entry.name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                status = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # deleted since the folder was read
+                continue
+            yield StoredObject(key, status.st_size, status.st_mtime)
+
+    def children(self, prefix: str) -> Sequence[str]:
+        """The files and folders directly under a folder prefix, sorted (temp files left out)."""
+        if prefix and not prefix.endswith("/"):
+            raise ValueError(f"children() needs a folder prefix ending in '/', not {prefix!r}")
+        try:
+            with os.scandir(self.root / validate_prefix(prefix)) as listing:
+                return sorted(e.name for e in listing if not e.name.startswith(TEMP_PREFIX))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def remove_abandoned_writes(self, prefix: str, before: float) -> Sequence[StoredObject]:
+        """Delete the temp files of writes that died mid-way (a killed process), untouched since `before`."""
+        removed = []
+        for key, entry in self._files(prefix):
+            if not entry.name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                status = entry.stat(follow_symlinks=False)
+                if status.st_mtime < before:  # a live write touches its file at every buffer it flushes
+                    os.unlink(entry.path)
+                    removed.append(StoredObject(key, status.st_size, status.st_mtime))
+            except FileNotFoundError:  # the write finished (renamed) or failed (cleaned up) meanwhile
+                continue
+        return removed
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every key under a non-empty prefix and the folders it leaves empty."""

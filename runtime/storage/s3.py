@@ -7,7 +7,7 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -23,6 +23,7 @@ from runtime.storage.base import (
     Storage,
     StorageError,
     StorageUnavailable,
+    StoredObject,
 )
 from runtime.storage.directory import disk_full_as_storage_full
 from runtime.storage.keys import validate_key, validate_prefix
@@ -218,6 +219,25 @@ class S3Storage(Storage):
             objects = self._client.list_objects(self.bucket, prefix=full, recursive=True)
             names = [obj.object_name for obj in objects if obj.object_name]
         return sorted(name.removeprefix(self.prefix) for name in names)
+
+    def scan(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under prefix with the size and date the listing gives (1,000 per request)."""
+        full = self.prefix + validate_prefix(prefix)
+        with self._errors("list", prefix):
+            for obj in self._client.list_objects(self.bucket, prefix=full, recursive=True):
+                if obj.object_name and not obj.is_dir:
+                    modified = obj.last_modified.timestamp() if obj.last_modified else 0.0
+                    yield StoredObject(obj.object_name.removeprefix(self.prefix), obj.size or 0, modified)
+
+    def children(self, prefix: str) -> Sequence[str]:
+        """The objects and folders directly under a folder prefix (a delimiter listing), sorted."""
+        if prefix and not prefix.endswith("/"):
+            raise ValueError(f"children() needs a folder prefix ending in '/', not {prefix!r}")
+        full = self.prefix + validate_prefix(prefix)
+        with self._errors("list", prefix):
+            objects = self._client.list_objects(self.bucket, prefix=full, recursive=False)
+            names = [obj.object_name for obj in objects if obj.object_name]
+        return sorted({name.removeprefix(full).rstrip("/") for name in names} - {""})
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every key under a non-empty prefix with batched DeleteObjects requests."""

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from runtime.bus import connect, provision
 from runtime.egress import EgressPolicy
 from runtime.jobs import JobStore
+from runtime.retention import RetentionSettings, Sweeper
 from runtime.settings import NatsSettings, StorageSettings
 from runtime.storage import open_storage
 from services.ingest.auth import KeyRing
@@ -51,9 +52,11 @@ def create_app(
     nats_settings: NatsSettings,
     storage_settings: StorageSettings,
     egress: EgressPolicy | None = None,
+    retention: RetentionSettings | None = None,
 ) -> FastAPI:
     """Build the API; connections open on start-up and close on shutdown. No egress: public URLs only."""
     egress = egress or EgressPolicy()
+    retention = retention or RetentionSettings()  # the API hosts the sweeper: runtime/retention
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,9 +68,20 @@ def create_app(
         await provision(js, nats_settings, topology)
         jobs_store = await JobStore.open(js, topology.jobs_bucket)
         app.state.services = Services(settings, nc, topology, jobs_store, storage, egress)
+        app.state.retention = await Sweeper.open(
+            js,
+            nats_settings,
+            topology,
+            jobs=jobs_store,
+            storage=storage,
+            settings=retention,
+            upload_expiry_s=settings.upload_url_expiry_s,
+        )
+        app.state.retention.start()  # every replica times it; a lease lets one sweep per interval
         try:
             yield
         finally:
+            await app.state.retention.stop()
             await nc.drain()
 
     app = FastAPI(title="Aodio", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -1,4 +1,9 @@
-"""Prometheus metrics: HTTP requests by route, and jobs by status read from the jobs bucket."""
+"""Prometheus metrics: HTTP requests by route, jobs by status read from the jobs bucket, storage use.
+
+Storage use per kind of artifact is what the latest retention sweep counted (runtime/retention):
+listing a big store at every scrape would be too slow. Every replica reports the same figures, so
+aggregate them with max(), not sum().
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from runtime.retention import Sweeper
+from runtime.retention.usage import KINDS
 from services.ingest.deps import ServicesDep
 from services.registry import BUILT_STAGES
 
@@ -41,6 +48,23 @@ class Metrics:
         self.jobs = Gauge("aodio_jobs", "Jobs by status", ["status"], registry=self.registry)
         self.running = Gauge(
             "aodio_stage_jobs_running", "Jobs a stage is working on", ["stage"], registry=self.registry
+        )
+        self.stored_bytes = Gauge(
+            "aodio_storage_bytes",
+            "Bytes of artifacts stored, by kind, as the latest retention sweep counted them",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.stored_objects = Gauge(
+            "aodio_storage_objects",
+            "Artifacts stored, by kind (latest sweep)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.measured_at = Gauge(
+            "aodio_storage_measured_timestamp_seconds",
+            "When the latest retention sweep counted the storage (0: not yet; old: no sweeper runs)",
+            registry=self.registry,
         )
 
     async def middleware(
@@ -71,4 +95,12 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
     )
     for stage in BUILT_STAGES:
         collected.running.labels(stage).set(running[stage])
+    sweeper: Sweeper = request.app.state.retention
+    usage = await sweeper.usage()
+    if usage is not None:  # before the first sweep: no figures rather than zeros
+        for kind in KINDS:
+            counted = usage.kinds.get(kind)
+            collected.stored_bytes.labels(kind).set(counted.size_bytes if counted else 0)
+            collected.stored_objects.labels(kind).set(counted.objects if counted else 0)
+        collected.measured_at.set(usage.measured_at)
     return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE_LATEST)

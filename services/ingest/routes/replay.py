@@ -39,7 +39,11 @@ async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Calle
         raise HTTPException(status, str(exc)) from exc
     updated = await services.jobs.update(job_id, lambda job: start_run(job, plan))
     if updated.generation != plan.generation or updated.run_from != plan.from_stage:
-        raise HTTPException(409, f"job {job_id} was replayed by another request at the same moment")
+        raise HTTPException(
+            409,
+            f"job {job_id} changed while this replay was planned (another replay started, or retention "
+            "removed artifacts): replay again",
+        )
     js = services.nc.jetstream()
     try:
         for event in plan.events:

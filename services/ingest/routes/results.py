@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator, Mapping
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from contracts import keys
 from contracts.state import JobState
+from runtime.retention.rules import removal_of
 from runtime.storage.base import IO_CHUNK, ObjectNotFound, Storage
 from services.ingest import exports
 from services.ingest.access import load_job
@@ -37,6 +39,15 @@ def _not_ready(state: JobState, what: str) -> HTTPException:
     if state.status == "failed":
         return HTTPException(409, f"job {state.job_id} failed in {state.failed_stage}: {state.error}")
     return HTTPException(409, f"the {what} of job {state.job_id} is not ready yet (job is {state.status})")
+
+
+def _removed(state: JobState, key: str, what: str) -> HTTPException | None:
+    """410 naming the rule, when retention removed the kind of artifact the key names."""
+    removal = removal_of(state, keys.artifact_kind(key))
+    if removal is None:
+        return None
+    when = time.strftime("%Y-%m-%d", time.gmtime(removal.at))
+    return HTTPException(410, f"the {what} of job {state.job_id} was removed on {when} by {removal.rule}")
 
 
 def _file_name(state: JobState, suffix: str) -> str:
@@ -131,7 +142,7 @@ async def audio(job_id: str, request: Request, services: ServicesDep, caller: Ca
     try:
         size = await asyncio.to_thread(services.storage.size, key)
     except ObjectNotFound as exc:
-        raise _not_ready(state, "audio") from exc
+        raise _removed(state, key, "audio") or _not_ready(state, "audio") from exc
     headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600"}
     wanted = request.headers.get("range")
     if not wanted:
@@ -165,7 +176,8 @@ async def get_output(job_id: str, name: str, services: ServicesDep, caller: Call
     try:
         size = await asyncio.to_thread(services.storage.size, key)
     except ObjectNotFound as exc:
-        raise HTTPException(410, f"output {name!r} of job {job_id} is gone from storage") from exc
+        gone = HTTPException(410, f"output {name!r} of job {job_id} is gone from storage")
+        raise _removed(state, key, f"output {name!r}") or gone from exc
     filename = key.rsplit("/", 1)[-1]
     headers = {"content-length": str(size), "content-disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(_stream(services.storage, key), headers=headers)
