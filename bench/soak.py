@@ -225,9 +225,12 @@ def run(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     proc = soak.start()
     try:
         with httpx.Client(base_url=soak.url, timeout=30) as client:
-            warm = soak.submit(client)  # models loaded and caches warm before the first sample
-            while client.get(f"/v1/jobs/{warm}").json()["status"] not in ("completed", "failed"):
-                time.sleep(0.5)
+            # As many jobs as will run at once, so every replica has loaded its models before the
+            # first sample and the slopes measure growth, not warm-up.
+            warm = [soak.submit(client) for _ in range(args.in_flight)]
+            for job_id in warm:
+                while client.get(f"/v1/jobs/{job_id}").json()["status"] not in ("completed", "failed"):
+                    time.sleep(0.5)
             soak.sample()
             killer = threading.Thread(target=soak.killer, daemon=True)
             killer.start()

@@ -10,6 +10,7 @@ import uvicorn
 
 from runtime.egress import open_policy
 from runtime.logs import configure_logging
+from runtime.retention import RetentionSettings
 from runtime.settings import EgressSettings, NatsSettings, StorageSettings
 from services.ingest.app import create_app
 from services.ingest.auth import KeyConfigError, parse_keys
@@ -41,7 +42,7 @@ def main() -> None:
     if not keys:
         log.warning("no API key configured: the API is open to anyone who can reach %s", settings.host)
     egress = open_policy(EgressSettings(), log, "from-url fetches")
-    app = create_app(settings, NatsSettings(), StorageSettings(), egress)
+    app = create_app(settings, NatsSettings(), StorageSettings(), egress, RetentionSettings())
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10
     )
