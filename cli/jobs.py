@@ -128,6 +128,7 @@ def print_job(job: dict[str, Any], console: Console) -> None:
         where = f" in {job['failed_stage']}" if job.get("failed_stage") else ""
         console.print(f"[red]error{escape(where)}:[/red] {escape(job['error'])}")
     print_guards(job, console)
+    print_removals(job, console)
     if outputs := job.get("outputs"):
         console.print(f"outputs   {', '.join(sorted(outputs))}")
 
@@ -144,6 +145,17 @@ def print_guards(job: dict[str, Any], console: Console) -> None:
         )
     for warning in job.get("warnings") or ():
         console.print(f"[yellow]warning[/yellow]   {escape(warning['message'])}")
+
+
+def print_removals(job: dict[str, Any], console: Console) -> None:
+    """What retention deleted from the job, one line a kind: objects, size, when, the rule."""
+    for removal in job.get("removed") or ():
+        objects = removal.get("objects", 0)
+        console.print(
+            f"removed   {escape(removal['kind'])}: {objects} object{'s' * (objects != 1)},"
+            f" {_size(removal.get('size_bytes'))}, {local_time(removal.get('at'))}"
+            f" ({escape(removal.get('rule') or 'retention')})"
+        )
 
 
 def show_job(client: AodioClient, job_id: str, as_json: bool, live: bool) -> int:

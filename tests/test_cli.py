@@ -26,7 +26,7 @@ from cli.stack import LocalStack
 from cli.upload import upload, upload_presigned
 from cli.watch import follow
 from contracts import keys
-from contracts.state import JobState, JobStatus, StageState
+from contracts.state import JobState, JobStatus, Removal, StageState
 from runtime.bus import connect
 from runtime.embedded import NatsServer, WeedMini, free_ports
 from runtime.jobs import JobStore
@@ -190,6 +190,26 @@ def test_show_gives_stages_and_json(api, capsys):
     assert job_id in out and "standup.wav" in out and "decoding" in out and "50%" in out
     code, out, _ = run(capsys, api.args("status", job_id, "--json"))
     assert code == 0 and json.loads(out)["stages"]["transcode"]["message"] == "decoding"
+
+
+def test_show_says_what_retention_removed_and_by_which_rule(api, capsys):
+    job_id = make_job(api, "old.wav")
+    removal = Removal(
+        kind="chunk_audio",
+        objects=3,
+        size_bytes=5 * 2**20,
+        at=time.time(),
+        rule="AODIO_RETENTION_CHUNK_AUDIO=7d",
+    )
+
+    def removed(job: JobState) -> None:
+        job.removed = [removal]
+
+    asyncio.run(_store(api, lambda jobs: jobs.update(job_id, removed)))
+    code, out, _ = run(capsys, api.args("show", job_id))
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("removed"))
+    assert "chunk_audio: 3 objects, 5.0 MiB" in line and "(AODIO_RETENTION_CHUNK_AUDIO=7d)" in line
 
 
 def test_show_watch_follows_the_event_stream_until_the_end(api, capsys):

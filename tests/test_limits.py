@@ -192,6 +192,28 @@ async def test_a_key_at_its_jobs_limit_gets_429_while_another_key_gets_202(
         assert (await submit(api, ALICE)).status_code == 202  # a finished job frees its place
 
 
+async def test_a_replay_takes_one_of_the_keys_places_until_its_run_ends(
+    limited_bus: Bus, tmp_path: Path
+) -> None:
+    async with ingest(limited_bus, tmp_path / "artifacts", api_keys=KEYS, max_jobs_per_key=1) as api:
+        job_id = (await submit(api, ALICE)).json()["job_id"]
+        await finish(limited_bus, job_id)
+        replayed = await api.client.post(
+            f"/v1/jobs/{job_id}/replay", json={"from": "transcode"}, headers=as_key(ALICE)
+        )
+        assert replayed.status_code == 202, replayed.text
+        refused = await submit(api, ALICE)  # the replay's run is alice's one job at once
+        assert refused.status_code == 429 and refused.json()["detail"]["limit"] == "jobs_at_once"
+        await finish(limited_bus, job_id)
+        other = await submit(api, ALICE)
+        assert other.status_code == 202, other.text
+        again = await api.client.post(
+            f"/v1/jobs/{job_id}/replay", json={"from": "transcode"}, headers=as_key(ALICE)
+        )
+        assert again.status_code == 429, again.text  # the new upload now holds the place
+        assert again.headers["retry-after"] == "60"
+
+
 async def test_a_key_over_its_daily_bytes_gets_429_with_retry_after(limited_bus: Bus, tmp_path: Path) -> None:
     allowance = 2 * len(RECORDING) + len(RECORDING) // 2
     settings = {"api_keys": KEYS, "key_limits": f"alice:bytes={allowance}"}  # bob: no limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import re
 import subprocess
@@ -10,9 +11,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cli.stack import LocalStack
+from contracts.state import JobState, Removal
+from runtime.bus import connect
+from runtime.jobs import JobStore
+from runtime.settings import NatsSettings
 
 pytest.importorskip("playwright")
 pytest.importorskip("faster_whisper")
@@ -224,3 +230,43 @@ def test_the_job_page_says_what_the_decode_guards_did(stack, browser, tmp_path):
     expect(page.get_by_test_id("job-warnings")).to_be_visible()
     expect(page.get_by_test_id("job-speech")).to_contain_text(re.compile(r"redécodées [1-9]"))
     page.context.close()
+
+
+def test_the_job_page_says_what_retention_removed(stack, nats_server, browser):
+    """A job whose chunk audio retention deleted: the page names what went, how big, and the rule."""
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client, SENTENCE.open("rb") as handle:
+        job_id = client.post("/v1/jobs", files={"file": (SENTENCE.name, handle)}).json()["job_id"]
+        deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
+        while client.get(f"/v1/jobs/{job_id}").json()["status"] != "completed":
+            assert time.monotonic() < deadline, client.get(f"/v1/jobs/{job_id}").json()
+            time.sleep(0.5)
+    removal = Removal(
+        kind="chunk_audio",
+        objects=2,
+        size_bytes=3_000_000,
+        at=time.time(),
+        rule="AODIO_RETENTION_CHUNK_AUDIO=7d",
+    )
+    asyncio.run(_record_removal(nats_server.url, stack.extra_env["AODIO_NATS_NAMESPACE"], job_id, removal))
+    page = new_page(browser, locale="fr-FR")
+    page.goto(f"{stack.api_url}/#job={job_id}")
+    warnings = page.get_by_test_id("job-warnings")
+    expect(warnings).to_be_visible()
+    expect(warnings.locator("[data-code=removed]")).to_contain_text(
+        re.compile(r"Supprimé par la rétention :\s*l.audio des segments\s?: 2 fichiers, 3 MB.*CHUNK_AUDIO=7d")
+    )
+    page.context.close()
+
+
+async def _record_removal(url: str, namespace: str, job_id: str, removal: Removal) -> None:
+    settings = NatsSettings(url=url, namespace=namespace)
+    nc = await connect(settings)
+    try:
+        jobs = await JobStore.open(nc.jetstream(), settings.topology.jobs_bucket)
+
+        def removed(job: JobState) -> None:
+            job.removed = [removal]
+
+        await jobs.update(job_id, removed)
+    finally:
+        await nc.close()

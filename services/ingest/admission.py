@@ -90,6 +90,18 @@ class Ledger:
 
         await self._change(caller, add)
 
+    async def admit_run(self, caller: str | None, limits: Limits, job_id: str, generation: int) -> None:
+        """Add a hold for a replay's run (no bytes: it reuses what is stored), or raise the refusal."""
+
+        def add(usage: Usage, now: float, running: int) -> Refusal | Usage:
+            refusal = over_jobs(limits, caller, running)
+            if refusal is not None:
+                return refusal
+            usage.holds.append(Hold(job_id=job_id, at=now, size_bytes=0, generation=generation))
+            return usage
+
+        await self._change(caller, add)
+
     async def settle(self, caller: str | None, limits: Limits, job_id: str, size: int) -> None:
         """Record what was stored; raise a refusal when more came than was declared and it is over."""
 
@@ -106,11 +118,11 @@ class Ledger:
 
         await self._change(caller, stored)
 
-    async def release(self, caller: str | None, job_id: str) -> None:
-        """Forget the hold of a submission that was refused or failed (nothing of it is kept)."""
+    async def release(self, caller: str | None, job_id: str, generation: int = 1) -> None:
+        """Forget the hold of a submission (or replay) that was refused or failed."""
 
         def drop(usage: Usage, now: float, running: int) -> Usage:
-            usage.holds = [h for h in usage.holds if h.job_id != job_id]
+            usage.holds = [h for h in usage.holds if (h.job_id, h.generation) != (job_id, generation)]
             return usage
 
         await self._change(caller, drop, retire_finished=False)
@@ -148,7 +160,7 @@ class Ledger:
             return Usage(), None
         return (decode_usage(entry.value) if entry.value else Usage()), entry.revision
 
-    async def _finished(self, usage: Usage, now: float) -> set[str]:
+    async def _finished(self, usage: Usage, now: float) -> set[Hold]:
         async def state_of(job_id: str) -> tuple[JobState | None, bool]:
             try:
                 return await self._jobs.get(job_id), False
@@ -159,7 +171,7 @@ class Ledger:
 
         states = await asyncio.gather(*(state_of(h.job_id) for h in usage.holds))
         return {
-            hold.job_id
+            hold
             for hold, (state, deleted) in zip(usage.holds, states, strict=True)
             if not holds_place(hold, state, deleted, now, self._hold_s, self._upload_s)
         }
@@ -233,6 +245,22 @@ class Gate:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.shield(ledger.release(caller, job_id))
                 raise
+
+    @contextlib.asynccontextmanager
+    async def admit_replay(self, caller: str | None, job_id: str, generation: int) -> AsyncIterator[None]:
+        """429 when the caller is at its jobs limit: a replay runs stages again, like a new job."""
+        limits = self.table.for_caller(caller)
+        if limits.unlimited or limits.jobs == 0:
+            yield
+            return
+        ledger = await self.ledger()
+        await ledger.admit_run(caller, limits, job_id, generation)
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(ledger.release(caller, job_id, generation))
+            raise
 
 
 async def get_gate(request: Request, services: ServicesDep) -> Gate:

@@ -85,6 +85,7 @@ class Hold(msgspec.Struct, frozen=True, kw_only=True):
     at: float  # when it was admitted: its bytes leave the rolling day 24 h later
     size_bytes: int  # declared while the upload streams, what was stored once it is
     stored: bool = False
+    generation: int = 1  # the run it holds a place for: a replay holds one for the run it starts
 
 
 class Usage(msgspec.Struct, kw_only=True):
@@ -115,22 +116,26 @@ def holds_place(
         return False
     if state is None:  # its upload is still streaming, or the replica receiving it died
         return now - hold.at < hold_s
+    if state.generation > hold.generation:  # a later run began: this one is over
+        return False
+    if state.generation < hold.generation:  # a replay admitted, its run not recorded yet
+        return now - hold.at < hold_s
     if state.status == "uploading":  # a presigned upload: gone once its URLs expired
         return now - state.created_at < upload_s
     return state.status in ("queued", "running")
 
 
-def retire(usage: Usage, finished: set[str], now: float) -> Usage:
+def retire(usage: Usage, finished: set[Hold], now: float) -> Usage:
     """Drop the holds of finished jobs, keeping their stored bytes in `spent` for the rest of the day."""
     entries = [(at, size) for at, size in usage.spent if at > now - DAY_S]
     entries += [
-        (h.at, h.size_bytes) for h in usage.holds if h.job_id in finished and h.stored and h.at > now - DAY_S
+        (h.at, h.size_bytes) for h in usage.holds if h in finished and h.stored and h.at > now - DAY_S
     ]
     by_minute: dict[int, tuple[float, int]] = {}  # one entry a minute keeps a busy key's record small
     for at, size in entries:
         latest, total = by_minute.get(int(at // 60), (at, 0))
         by_minute[int(at // 60)] = (max(latest, at), total + size)  # the later time: retry times stay honest
-    holds = [hold for hold in usage.holds if hold.job_id not in finished]
+    holds = [hold for hold in usage.holds if hold not in finished]
     return Usage(holds=holds, spent=sorted(by_minute.values()))
 
 

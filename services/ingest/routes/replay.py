@@ -16,6 +16,7 @@ from contracts.state import JobState
 from contracts.subjects import message_id
 from runtime.replay import REPLAYABLE, ReplayRefused, plan_replay, start_run
 from services.ingest.access import load_job
+from services.ingest.admission import GateDep
 from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
 from services.ingest.submit import JSON
@@ -29,7 +30,7 @@ class Replay(BaseModel):
 
 
 @router.post("/{job_id}/replay", status_code=202)
-async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Caller) -> Response:
+async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
     """Run the job again from a stage (a new generation); earlier runs are kept in `history`."""
     state = await load_job(services, job_id, caller)
     try:
@@ -37,13 +38,14 @@ async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Calle
     except ReplayRefused as exc:
         status = 422 if str(exc).startswith(("cannot replay from", "bad options")) else 409
         raise HTTPException(status, str(exc)) from exc
-    updated = await services.jobs.update(job_id, lambda job: start_run(job, plan))
-    if updated.generation != plan.generation or updated.run_from != plan.from_stage:
-        raise HTTPException(
-            409,
-            f"job {job_id} changed while this replay was planned (another replay started, or retention "
-            "removed artifacts): replay again",
-        )
+    async with gate.admit_replay(caller, job_id, plan.generation):
+        updated = await services.jobs.update(job_id, lambda job: start_run(job, plan))
+        if updated.generation != plan.generation or updated.run_from != plan.from_stage:
+            raise HTTPException(
+                409,
+                f"job {job_id} changed while this replay was planned (another replay started, or "
+                "retention removed artifacts): replay again",
+            )
     js = services.nc.jetstream()
     try:
         for event in plan.events:

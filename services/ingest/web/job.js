@@ -2,7 +2,7 @@
 
 import { getJson, keyedUrl, request } from "./api.js";
 import { $, h, say } from "./dom.js";
-import { dateTime, duration, languageName, percent } from "./format.js";
+import { bytes, dateTime, duration, languageName, percent } from "./format.js";
 import { t } from "./i18n.js";
 import { initPlayer } from "./player.js";
 import { pipelineProgress, renderStages } from "./stages.js";
@@ -64,13 +64,22 @@ export function initJob({ onState }) {
           seconds: (total.dropped_s || 0).toFixed(1),
         })
       : "";
+    const removed = state.removed || [];
     const list = $("#job-warning-list");
     list.replaceChildren(
       ...warnings.map((w) =>
         h("li", { "data-code": w.code }, h("strong", {}, t(`warning.${w.code}`)), ` ${w.message}`),
       ),
+      ...removed.map((r) =>
+        h(
+          "li",
+          { "data-code": "removed" },
+          h("strong", {}, t("warning.removed")),
+          ` ${t(`kind.${r.kind}`)}: ${t("job.removed", { objects: r.objects, size: bytes(r.size_bytes), when: dateTime(r.at) })} (${r.rule})`,
+        ),
+      ),
     );
-    $("#job-warnings").hidden = !touched && warnings.length === 0;
+    $("#job-warnings").hidden = !touched && warnings.length === 0 && removed.length === 0;
   }
 
   function links(group, what, formats) {
