@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -247,7 +248,9 @@ def test_the_job_page_says_what_retention_removed(stack, nats_server, browser):
         at=time.time(),
         rule="AODIO_RETENTION_CHUNK_AUDIO=7d",
     )
-    asyncio.run(_record_removal(nats_server.url, stack.extra_env["AODIO_NATS_NAMESPACE"], job_id, removal))
+    record = _record_removal(nats_server.url, stack.extra_env["AODIO_NATS_NAMESPACE"], job_id, removal)
+    with ThreadPoolExecutor(1) as thread:  # playwright's sync API holds this thread's event loop
+        thread.submit(asyncio.run, record).result()
     page = new_page(browser, locale="fr-FR")
     page.goto(f"{stack.api_url}/#job={job_id}")
     warnings = page.get_by_test_id("job-warnings")
