@@ -13,6 +13,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.kv import KeyValue
 
 from contracts.events import LANES
 from contracts.subjects import STAGE_INPUTS, Topology, consumer_name
@@ -157,20 +158,26 @@ async def provision(js: JetStreamContext, settings: NatsSettings, topology: Topo
     await ensure_jobs_bucket(js, settings, topology)
 
 
-async def ensure_jobs_bucket(js: JetStreamContext, settings: NatsSettings, topology: Topology) -> None:
-    """Create the jobs KV bucket; an existing one gets the configured replicas (1 -> 3 on a new cluster)."""
+async def ensure_key_value(js: JetStreamContext, bucket: str, history: int, replicas: int) -> KeyValue:
+    """Create a KV bucket, or open the existing one, giving it `replicas` (1 -> 3 on a new cluster).
+
+    Several processes may race to create it: the loser's "already in use" is the same as found.
+    """
     config = api.KeyValueConfig(
-        bucket=topology.jobs_bucket,
-        history=5,
-        storage=api.StorageType.FILE,
-        replicas=settings.stream_replicas,
+        bucket=bucket, history=history, storage=api.StorageType.FILE, replicas=replicas
     )
     try:
-        await js.create_key_value(config)
+        return await js.create_key_value(config)
     except BadRequestError as exc:
         if exc.err_code != 10058:  # not "stream name already in use with a different configuration"
             raise
-        info = await js.stream_info(f"KV_{topology.jobs_bucket}")
-        if info.config.num_replicas != settings.stream_replicas:
-            await js.update_stream(dataclasses.replace(info.config, num_replicas=settings.stream_replicas))
-            log.info("jobs bucket %s now has %d replicas", topology.jobs_bucket, settings.stream_replicas)
+    info = await js.stream_info(f"KV_{bucket}")
+    if info.config.num_replicas != replicas:
+        await js.update_stream(dataclasses.replace(info.config, num_replicas=replicas))
+        log.info("bucket %s now has %d replicas", bucket, replicas)
+    return await js.key_value(bucket)
+
+
+async def ensure_jobs_bucket(js: JetStreamContext, settings: NatsSettings, topology: Topology) -> None:
+    """Create the jobs KV bucket (five revisions a job), with the configured replicas."""
+    await ensure_key_value(js, topology.jobs_bucket, 5, settings.stream_replicas)

@@ -7,16 +7,16 @@ holds it. Expiry is read from the entry, not from the bucket's TTL, so a test's 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 
 import msgspec
-from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from contracts.subjects import Topology
+from runtime.bus import ensure_key_value
 from runtime.settings import NatsSettings
 
 log = logging.getLogger(__name__)
@@ -29,21 +29,7 @@ class Held(msgspec.Struct, frozen=True):
 
 async def open_retention_bucket(js: JetStreamContext, settings: NatsSettings, topology: Topology) -> KeyValue:
     """The retention bucket (lease and storage usage), created when missing."""
-    config = api.KeyValueConfig(
-        bucket=topology.retention_bucket,
-        history=1,
-        storage=api.StorageType.FILE,
-        replicas=settings.stream_replicas,
-    )
-    try:
-        return await js.create_key_value(config)
-    except BadRequestError as exc:
-        if exc.err_code != 10058:  # not "stream name already in use with a different configuration"
-            raise
-        info = await js.stream_info(f"KV_{topology.retention_bucket}")
-        if info.config.num_replicas != settings.stream_replicas:
-            await js.update_stream(dataclasses.replace(info.config, num_replicas=settings.stream_replicas))
-        return await js.key_value(topology.retention_bucket)
+    return await ensure_key_value(js, topology.retention_bucket, 1, settings.stream_replicas)
 
 
 class Lease:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from contracts.state import JobState
+from runtime.bus import ensure_key_value
 from runtime.jobs import JobDeleted, JobNotFound, JobStore
 from services.ingest.config import IngestSettings
 from services.ingest.deps import Services, ServicesDep
@@ -61,15 +62,8 @@ def usage_key(caller: str | None) -> str:
 
 async def open_usage_bucket(js: JetStreamContext, namespace: str, jobs_bucket: str) -> KeyValue:
     """The usage bucket, created with the jobs bucket's replicas when missing (replicas race safely)."""
-    name = usage_bucket(namespace)
     replicas = (await js.stream_info(f"KV_{jobs_bucket}")).config.num_replicas or 1
-    config = api.KeyValueConfig(bucket=name, history=1, storage=api.StorageType.FILE, replicas=replicas)
-    try:
-        return await js.create_key_value(config)
-    except BadRequestError as exc:
-        if exc.err_code != 10058:  # not "stream name already in use with a different configuration"
-            raise
-        return await js.key_value(name)
+    return await ensure_key_value(js, usage_bucket(namespace), 1, replicas)
 
 
 class Ledger:
