@@ -261,7 +261,14 @@ def small_volume(tmp_path: Path) -> Iterator[Path]:
 def test_full_artifact_volume_fails_the_job_with_a_reason_and_spares_the_next_one(
     nats_server, small_volume, tmp_path
 ):
-    env = fault_env(AODIO_STORAGE_BACKEND="directory", AODIO_STORAGE_DIRECTORY=str(small_volume))
+    # Ingest's room check would answer 507 before any stage ran (tests/test_limits.py covers it): off
+    # here, so the disk fills where it does when something else took the room, in transcode.
+    env = fault_env(
+        AODIO_STORAGE_BACKEND="directory",
+        AODIO_STORAGE_DIRECTORY=str(small_volume),
+        AODIO_INGEST_DISK_SPACE_FACTOR="0",
+        AODIO_INGEST_MIN_FREE_BYTES="0",
+    )
     big = looped(AUDIO / "en_two_voices.mp3", 5, tmp_path / "big.mp3")  # 2.6 MB: its FLAC will not fit
     with make_stack(tmp_path / "stack", nats_server.url, ("ingest", "transcode"), extra_env=env) as stack:
         with httpx.Client(base_url=stack.api_url, timeout=30) as client:
