@@ -109,6 +109,8 @@ class Soak:
             runs[-1].samples.append((self.finished, *figures))
 
     def killer(self) -> None:
+        if not self.args.kill_every:
+            return  # --kill-every 0: a run without kills, for clean slopes
         rng = random.Random(self.args.seed)
         while not self._stop.wait(self.args.kill_every):
             processes = self.supervisor()["processes"]
@@ -202,12 +204,16 @@ def _process_rows(soak: Soak) -> list[dict[str, Any]]:
     rows = []
     for name, runs in sorted(soak.series.items()):
         first, last = runs[0].samples[0], runs[-1].samples[-1]
-        longest = max(runs, key=lambda r: len(r.samples))
+        # A restarted process's first sample was taken while it loaded its models: its series starts
+        # at the second one, so the slope measures growth, not warm-up.
+        trimmed = [runs[0]] + [Series(r.pid, r.samples[1:]) for r in runs[1:]]
+        longest = max(trimmed, key=lambda r: len(r.samples))
         rss_slope, fd_slope = longest.slope(1), longest.slope(2)
         rows.append(
             {
                 "process": name,
                 "pids": len(runs),
+                "samples_in_slope": len(longest.samples),
                 "rss_mib_start": round(first[1] / MIB, 1),
                 "rss_mib_end": round(last[1] / MIB, 1),
                 "rss_mib_per_100_jobs": None if rss_slope is None else round(rss_slope / MIB, 2),
@@ -287,7 +293,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--in-flight", type=int, default=6, help="jobs submitted but not finished at once")
-    parser.add_argument("--kill-every", type=float, default=20.0, help="seconds between two kills")
+    parser.add_argument("--kill-every", type=float, default=20.0, help="seconds between two kills (0: none)")
     parser.add_argument("--sample-every", type=int, default=25, help="jobs between two RSS/fd samples")
     parser.add_argument("--drain-s", type=float, default=600.0, help="how long the last jobs may take")
     parser.add_argument("--file", default="tests/fixtures/audio/en_short.wav")
