@@ -248,27 +248,37 @@ def test_the_job_page_says_what_retention_removed(stack, nats_server, browser):
         at=time.time(),
         rule="AODIO_RETENTION_CHUNK_AUDIO=7d",
     )
-    record = _record_removal(nats_server.url, stack.extra_env["AODIO_NATS_NAMESPACE"], job_id, removal)
+    audio = Removal(
+        kind="normalized_audio",
+        objects=1,
+        size_bytes=1,
+        at=time.time(),
+        rule="AODIO_RETENTION_NORMALIZED_AUDIO=7d",
+    )
+    namespace = stack.extra_env["AODIO_NATS_NAMESPACE"]
+    record = _record_removal(nats_server.url, namespace, job_id, [removal, audio])
     with ThreadPoolExecutor(1) as thread:  # playwright's sync API holds this thread's event loop
         thread.submit(asyncio.run, record).result()
     page = new_page(browser, locale="fr-FR")
     page.goto(f"{stack.api_url}/#job={job_id}")
     warnings = page.get_by_test_id("job-warnings")
     expect(warnings).to_be_visible()
-    expect(warnings.locator("[data-code=removed]")).to_contain_text(
-        re.compile(r"Supprimé par la rétention :\s*l.audio des segments\s?: 2 fichiers, 3 MB.*CHUNK_AUDIO=7d")
+    expect(warnings.locator("[data-code=removed]").first).to_contain_text(
+        re.compile(r"Supprimé par la rétention :\s*l.audio des segments : 2 fichiers, 3 MB.*CHUNK_AUDIO=7d")
     )
+    expect(warnings.locator("[data-code=removed]").last).to_contain_text("l’audio normalisé : 1 fichier, 1 B")  # noqa: RUF001
+    expect(page.locator("#player-box")).to_be_hidden()  # its audio is gone: no player to press
     page.context.close()
 
 
-async def _record_removal(url: str, namespace: str, job_id: str, removal: Removal) -> None:
+async def _record_removal(url: str, namespace: str, job_id: str, removals: list[Removal]) -> None:
     settings = NatsSettings(url=url, namespace=namespace)
     nc = await connect(settings)
     try:
         jobs = await JobStore.open(nc.jetstream(), settings.topology.jobs_bucket)
 
         def removed(job: JobState) -> None:
-            job.removed = [removal]
+            job.removed = removals
 
         await jobs.update(job_id, removed)
     finally:

@@ -75,11 +75,22 @@ export function initJob({ onState }) {
           "li",
           { "data-code": "removed" },
           h("strong", {}, t("warning.removed")),
-          ` ${t(`kind.${r.kind}`)}: ${t("job.removed", { objects: r.objects, size: bytes(r.size_bytes), when: dateTime(r.at) })} (${r.rule})`,
+          ` ${removalText(r)}`,
         ),
       ),
     );
     $("#job-warnings").hidden = !touched && warnings.length === 0 && removed.length === 0;
+  }
+
+  /** "the chunks' audio: 2 files, 3 MB, <date> (AODIO_RETENTION_CHUNK_AUDIO=7d)" */
+  function removalText(removal) {
+    const params = {
+      kind: t(`kind.${removal.kind}`),
+      objects: removal.objects,
+      size: bytes(removal.size_bytes),
+      when: dateTime(removal.at),
+    };
+    return `${t(removal.objects === 1 ? "job.removed_one" : "job.removed", params)} (${removal.rule})`;
   }
 
   function links(group, what, formats) {
@@ -211,7 +222,12 @@ export function initJob({ onState }) {
       $("#stages-box").open = state.status !== "completed";
     }
     job.state = state;
-    const hasAudio = stageDone(state, "transcode") || "normalized_audio" in (state.outputs || {});
+    // Retention may have removed this run's normalized audio: no player then (the removal is listed).
+    const audioGone = (state.removed || []).some(
+      (r) => r.kind === "normalized_audio" && r.generation === state.generation,
+    );
+    const made = stageDone(state, "transcode") || "normalized_audio" in (state.outputs || {});
+    const hasAudio = made && !audioGone;
     $("#player-box").hidden = !hasAudio;
     if (hasAudio) player.setSource(keyedUrl(path("/audio")));
     loadResults(state);
