@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cli.stack import LocalStack
 from runtime.embedded import free_ports
 from tests.audio import looped
 from tests.faultkit import FAST_MODELS, stage_status, submit, transcript_text, wait_completed, wait_until
@@ -211,3 +212,28 @@ def test_a_killed_stack_leaves_a_stale_lock_the_next_clears_and_a_crash_loop_sto
         f"out-of-memory killer)); stopping the stack. Its log: {log}\n"
     ) in second.stderr()
     assert not nats_servers_on(tmp_path / "data")
+
+
+def test_the_local_s3_is_restarted_like_any_process_and_uploads_go_on(tmp_path):
+    """`aodio up --s3`'s SeaweedFS, SIGKILLed: started again on its ports; the API stores again."""
+    lines: list[str] = []
+    stack = LocalStack(
+        tmp_path / "data", api_port=0, s3=True, stages=("ingest",), supervise=True, report=lines.append
+    )
+    with stack, httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        assert stack.weed is not None
+        endpoint, victim = stack.weed.endpoint, stack.weed.pid
+        assert victim is not None
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while not any(line.startswith("weed restarted") for line in lines):
+            assert time.monotonic() < deadline, lines
+            time.sleep(0.1)
+        assert stack.weed.endpoint == endpoint and stack.weed.pid != victim
+        job_id = submit(client, AUDIO / "en_short.wav")  # stored in the restarted S3
+        assert (
+            client.get(f"/v1/jobs/{job_id}/outputs/source").content == (AUDIO / "en_short.wav").read_bytes()
+        )
+        health = client.get("/healthz").json()
+    assert health["ok"] and health["supervisor"]["processes"]["weed"]["restarts"] == 1
+    assert lines[0].startswith("weed exited (SIGKILL")
