@@ -181,3 +181,19 @@ async def ensure_key_value(js: JetStreamContext, bucket: str, history: int, repl
 async def ensure_jobs_bucket(js: JetStreamContext, settings: NatsSettings, topology: Topology) -> None:
     """Create the jobs KV bucket (five revisions a job), with the configured replicas."""
     await ensure_key_value(js, topology.jobs_bucket, 5, settings.stream_replicas)
+
+
+async def disconnect(nc: Client, timeout_s: float = 10.0) -> None:
+    """Drain when connected (acks and publishes in flight go out); close at once when NATS is gone.
+
+    Draining a connection that is reconnecting raises or waits on a server that may never come back
+    (a stack stopping all at once stops its nats-server too), so the process would linger.
+    """
+    if nc.is_connected:
+        try:
+            await asyncio.wait_for(nc.drain(), timeout_s)
+            return
+        except (Exception, TimeoutError) as exc:
+            log.warning("could not drain the NATS connection (%s); closing it", exc or type(exc).__name__)
+    with contextlib.suppress(Exception, TimeoutError):
+        await asyncio.wait_for(nc.close(), timeout_s)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
 
 import nats.errors
 import nats.js.errors
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from runtime.bus import connect, provision
+from runtime.bus import connect, disconnect, provision
 from runtime.jobs import JobStore
 from runtime.settings import NatsSettings, StorageSettings
 from runtime.stage import Handler
@@ -80,19 +78,3 @@ async def serve_stage(
         await worker.run()
     finally:
         await disconnect(nc)
-
-
-async def disconnect(nc: Client, timeout_s: float = 10.0) -> None:
-    """Drain when connected (acks and publishes in flight go out); close at once when NATS is gone.
-
-    Draining a connection that is reconnecting raises or waits on a server that may never come back
-    (a stack stopping all at once stops its nats-server too), so the process would linger.
-    """
-    if nc.is_connected:
-        try:
-            await asyncio.wait_for(nc.drain(), timeout_s)
-            return
-        except (Exception, TimeoutError) as exc:
-            log.warning("could not drain the NATS connection (%s); closing it", exc or type(exc).__name__)
-    with contextlib.suppress(Exception, TimeoutError):
-        await asyncio.wait_for(nc.close(), timeout_s)

@@ -11,7 +11,7 @@ import nats.js.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from runtime.bus import connect, provision
+from runtime.bus import connect, disconnect, provision
 from runtime.egress import EgressPolicy
 from runtime.jobs import JobStore
 from runtime.retention import RetentionSettings, Sweeper
@@ -82,7 +82,7 @@ def create_app(
             yield
         finally:
             await app.state.retention.stop()
-            await nc.drain()
+            await disconnect(nc)
 
     app = FastAPI(title="Aodio", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.keyring = KeyRing.from_settings(settings)
