@@ -172,26 +172,23 @@ def _up(args: argparse.Namespace) -> int:
         on_failure=lambda _: stop.set(),
     )
     try:
-        stack.__enter__()
+        with stack:
+            print(f"Aodio is up: {stack.api_url}  (web page; API docs at /docs; Ctrl-C stops)", flush=True)
+            if not os.environ.get("AODIO_INGEST_API_KEYS"):
+                print(
+                    "No API key is configured, so the API listens on 127.0.0.1 only and anyone on this "
+                    "machine can use it (keys: `aodio key new NAME`, then AODIO_INGEST_API_KEYS).",
+                    flush=True,
+                )
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+            assert stack.supervisor is not None
+            if stack.supervisor.failure:  # said before the stack stops, which takes a few seconds
+                print(f"aodio: {stack.supervisor.failure}", file=sys.stderr, flush=True)
+                return 1
+            return 0
     except DataFolderBusy as exc:
         raise _busy(exc) from None
-    try:
-        print(f"Aodio is up: {stack.api_url}  (web page; API docs at /docs; Ctrl-C stops)", flush=True)
-        if not os.environ.get("AODIO_INGEST_API_KEYS"):
-            print(
-                "No API key is configured, so the API listens on 127.0.0.1 only and anyone on this "
-                "machine can use it (keys: `aodio key new NAME`, then AODIO_INGEST_API_KEYS).",
-                flush=True,
-            )
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
-        assert stack.supervisor is not None
-        if stack.supervisor.failure:
-            print(f"aodio: {stack.supervisor.failure}", file=sys.stderr, flush=True)
-            return 1
-        return 0
-    finally:
-        stack.stop()
 
 
 def _running_stack(data: Path, wait_s: float = 120.0) -> str | None:

@@ -45,7 +45,7 @@ class _ServiceProcess:
 
     def __init__(self, stack: LocalStack, name: str) -> None:
         self.stack, self.name = stack, name
-        self.log_file = stack.data_dir / "logs" / f"{name}.log"
+        self.log_file = stack.log_file(name)
 
     def exit_code(self) -> int | None:
         return self.stack.children[self.name].poll()
@@ -210,10 +210,14 @@ class LocalStack:
         processes: list[Supervised] = [_ServerProcess(server) for server in servers]
         return processes + [_ServiceProcess(self, name) for name in self.children]
 
+    def log_file(self, name: str) -> Path:
+        """Where one service process ("transcribe.2") logs."""
+        return self.data_dir / "logs" / f"{name}.log"
+
     def spawn(self, name: str) -> subprocess.Popen[bytes]:
         """Start (or restart) one service process ("transcribe.2": a replica), logging to logs/<name>.log."""
         stage = name.split(".")[0]
-        with (self.data_dir / "logs" / f"{name}.log").open("ab") as logfile:
+        with self.log_file(name).open("ab") as logfile:
             child = subprocess.Popen(
                 [sys.executable, "-m", SERVICE_MODULES[stage]],
                 env=self.environment(),
@@ -237,7 +241,7 @@ class LocalStack:
         while time.monotonic() < deadline:
             for stage, child in self.children.items():
                 if child.poll() is not None:
-                    raise StackError(f"{stage} exited at start-up: see {self.data_dir}/logs/{stage}.log")
+                    raise StackError(f"{stage} exited at start-up: see {self.log_file(stage)}")
             try:
                 if httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200:
                     return
