@@ -90,7 +90,7 @@ def summarize_extractive(transcript: Transcript, note: str | None = None) -> Sum
 
 def item_limits(duration_s: float) -> tuple[int, int]:
     """How many decisions and action items a summary of this length keeps: more for longer recordings."""
-    return bins_for(duration_s, 20 * 60, 4, 12), bins_for(duration_s, 15 * 60, 5, 16)
+    return bins_for(duration_s, 5 * 60, 4, 16), bins_for(duration_s, 4 * 60, 5, 24)
 
 
 def pick(sentences: list[Sentence], kind: str, limit: int, bins: int) -> list[Sentence]:
@@ -99,8 +99,14 @@ def pick(sentences: list[Sentence], kind: str, limit: int, bins: int) -> list[Se
     if not pool:
         return []
     average = sum(s.words for s in pool) / len(pool)
-    chosen = select(pool, int(limit * average), min(bins, limit), kinds=(kind,))  # type: ignore[arg-type]
+    chosen = select(pool, int(limit * average), min(bins, limit), (kind,), every_speaker=False)  # type: ignore[arg-type]
     return sorted(sorted(chosen, key=lambda s: -s.score)[:limit], key=lambda s: s.start)
+
+
+def keyword_chapters(transcript: Transcript) -> list[Chapter]:
+    """The transcript's chapters titled by their keywords (what a chapter falls back to)."""
+    sentences, counts, _ = ranked(transcript)
+    return chapters(sentences, transcript, counts)
 
 
 def chapters(sentences: list[Sentence], transcript: Transcript, counts: Counter[str]) -> list[Chapter]:

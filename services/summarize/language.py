@@ -9,27 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_EN_STOPWORDS = """
-a about above after again against all also am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have having
-he her here hers herself him himself his how i if in into is it its itself just let lets let's me more
-most my myself no nor not now of off on once only or other our ours ourselves out over own same she
-should so some such than that that's the their theirs them themselves then there these they this those
-through to too under until up very was we were what when where which while who whom why will with would
-you your yours yourself yourselves yeah yes okay ok oh um uh like really think know going get got go
-well right one thing things bit lot maybe actually just said say says also still need needs
-next end week weeks month months today tomorrow monday tuesday wednesday thursday friday saturday sunday
-""".split()
+from services.summarize.words import STOPWORDS, real_owner
 
-_FR_STOPWORDS = """
-a à au aux avec ce ces cet cette dans de des du elle elles en et eux il ils je la le les leur leurs
-lui ma mais me même mes moi mon ne nos notre nous on ou où par pas pour qu que qui sa se ses son sur
-ta te tes toi ton tu un une vos votre vous c d j l m n s t y été être avoir ai as avons avez ont est
-sont était fait faire comme plus moins très bien aussi alors donc oui non ça cela ceci tout tous toute
-toutes rien quelque quelqu quelqu'un encore si sans sous entre vers chez puis là ici va vais doit
-peut peu leur dont celui celle ceux celles lors après avant ainsi déjà
-prochain prochaine fin semaine mois demain lundi mardi mercredi jeudi vendredi samedi dimanche
-""".split()
+__all__ = ["Cues", "cues_for", "language_name", "real_owner"]
 
 
 @dataclass(frozen=True)
@@ -38,13 +20,24 @@ class Cues:
 
     stopwords: frozenset[str]
     decision: re.Pattern[str]
-    action: re.Pattern[str]
+    action: re.Pattern[str]  # a modal or future: "will", "needs to", "va", "doit"
+    task: re.Pattern[str]  # a task's verb without one ("send", "envoyer"): an action only with an owner
     date: re.Pattern[str]
     # a short sentence that marks the one before it ("Let's write that down as an action item.")
     decision_marker: re.Pattern[str]
     action_marker: re.Pattern[str]
     # "Maria will ...", "Julien va ...": the owner before the verb
     owner: re.Pattern[str]
+    # what keeps a sentence from committing: a hypothesis, a doubt, a decision not (yet) taken
+    tentative: re.Pattern[str]
+    # "I'll update the sheet", "Je m'en occupe": the speaker takes the task
+    self_owner: re.Pattern[str]
+    # "Jonas, can you book the room?": a request to someone, named or not
+    request: re.Pattern[str]
+    # "Yes, I will do it.": accepting the request before it
+    accept: re.Pattern[str]
+    # "Action for Helen: send the contract ...": a task and its owner, said as a note
+    assigned: re.Pattern[str]
 
 
 def _words(*phrases: str) -> str:
@@ -52,7 +45,7 @@ def _words(*phrases: str) -> str:
 
 
 _EN = Cues(
-    stopwords=frozenset(_EN_STOPWORDS),
+    stopwords=STOPWORDS["en"],
     decision=re.compile(
         r"\b("
         + _words(
@@ -60,14 +53,13 @@ _EN = Cues(
             r"decision",
             r"agreed",
             r"agree to",
-            r"approv\w*",
+            r"approved",
             r"settles? it",
             r"settled",
             r"we(?:'ll| will) go with",
             r"let's go with",
-            r"final(?:ly|ized)?",
+            r"finali[sz]ed",
             r"resolved",
-            r"conclu\w+",
             r"signed off",
             r"chose",
             r"chosen",
@@ -87,13 +79,21 @@ _EN = Cues(
             r"must",
             r"is going to",
             r"are going to",
+            r"take care of",
+            r"responsible for",
+            r"in charge of",
+        )
+        + r")\b",
+        re.IGNORECASE,
+    ),
+    task=re.compile(
+        r"\b("
+        + _words(
             r"action item",
             r"to do",
             r"todo",
             r"follow up",
-            r"take care of",
-            r"own(?:s)?",
-            r"responsible",
+            r"owns?",
             r"assign\w*",
             r"send",
             r"review",
@@ -107,6 +107,8 @@ _EN = Cues(
     date=re.compile(
         r"\b("
         + _words(
+            r"(?:by|before|after) the (?:next |\w+day )?(?:meeting|demo|review|workshop|launch|board|call|"
+            r"release|audit|deadline)",
             r"(?:next |this |by |before |on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
             r"tomorrow",
             r"today",
@@ -138,18 +140,70 @@ _EN = Cues(
         r"^((?:the )?[A-Z][\w'-]*(?: [A-Za-z][\w'-]*){0,2}?)\s+(?:will|'ll|needs to|has to|should|must|"
         r"agreed to|is going to|is still|has finished|takes|owns)\b"
     ),
+    tentative=re.compile(
+        r"\b("
+        + _words(
+            r"could",
+            r"might",
+            r"maybe",
+            r"perhaps",
+            r"possibly",
+            r"if",
+            r"unless",
+            r"would",
+            r"wonder",
+            r"not sure",
+            r"not yet",
+            r"no decision",
+            r"(?:have|has|had)(?: not|n't) (?:yet )?(?:decided|agreed)",
+            r"(?:not|n't) (?:decide|decided|agree|agreed)",
+            r"undecided",
+            r"wait for",
+            r"let's wait",
+            r"later",
+            r"depends? on",
+            r"will depend",
+            r"last (?:year|time|month|week|quarter)",
+            r"ago",
+            r"used to",
+            r"(?:I will|I'll|I must|I have to|I need to) (?:be honest|admit|say)",
+            r"(?:will|'ll) be (?!in charge|responsible)",
+            r"let's not",
+            r"ideally",
+        )
+        + r")\b",
+        re.IGNORECASE,
+    ),
+    self_owner=re.compile(
+        r"^(?:(?:ok(?:ay)?|yes|yeah|sure|fine|right|good|and|so),? )*"
+        r"(?:I will|I'll|I am going to|I'm going to|I can take|I take|I'll take|let me)\b",
+        re.IGNORECASE,
+    ),
+    request=re.compile(
+        r"^(?:(?:(?P<name>[A-Z][\w'-]+(?: [A-Z][\w'-]+)?),? )?(?:can|could|would) you(?: please)?|"
+        r"[Ss]ome(?:one|body) (?:has to|needs to|should|must)) (?P<task>.+?)[?.!]?$"
+    ),
+    accept=re.compile(
+        r"^(?:(?:ok(?:ay)?|yes|yeah|sure|fine|of course|no problem|absolutely),? )+(?:I will|I'll|I can)?\b|"
+        r"^(?:I will|I'll|I can) (?:do|take) (?:it|that)\b",
+        re.IGNORECASE,
+    ),
+    assigned=re.compile(
+        r"^(?:action(?: item)?|task|to ?do) for (?P<name>[^:,]+?)\s*[:,]\s*(?P<task>.+)$", re.IGNORECASE
+    ),
 )
 
 _FR = Cues(
-    stopwords=frozenset(_FR_STOPWORDS),
+    stopwords=STOPWORDS["fr"],
     decision=re.compile(
         r"\b("
         + _words(
             r"décid\w*",
             r"décision",
-            r"d'accord",
+            r"(?:on est|sommes|tout le monde est|tous) d'accord (?:pour|sur)",
             r"convenu",
-            r"valid\w*",
+            r"validé\w*",
+            r"on valide",
             r"approuv\w*",
             r"réglé",
             r"tranché",
@@ -157,8 +211,8 @@ _FR = Cues(
             r"on retient",
             r"arrêté",
             r"choisi",
-            r"conclu\w*",
             r"acté",
+            r"convenons",
         )
         + r")\b",
         re.IGNORECASE,
@@ -176,6 +230,15 @@ _FR = Cues(
             r"prend en charge",
             r"s'occupe\w*",
             r"s'en charge",
+            r"se charge",
+            r"responsable de",
+        )
+        + r")\b",
+        re.IGNORECASE,
+    ),
+    task=re.compile(
+        r"\b("
+        + _words(
             r"action",
             r"à faire",
             r"relire",
@@ -183,8 +246,6 @@ _FR = Cues(
             r"mettre à jour",
             r"préparer",
             r"planifier",
-            r"responsable",
-            r"se charge",
         )
         + r")\b",
         re.IGNORECASE,
@@ -192,6 +253,8 @@ _FR = Cues(
     date=re.compile(
         r"\b("
         + _words(
+            r"(?:avant|après|d'ici) (?:la|le|l') ?(?:prochaine? )?(?:réunion|démo|comité|lancement|atelier|"
+            r"audit|conseil|salon)(?: de (?:lundi|mardi|mercredi|jeudi|vendredi))?",
             r"(?:avant |d'ici |dès |le )?(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
             r"(?: prochain)?",
             r"demain",
@@ -219,24 +282,58 @@ _FR = Cues(
         r"^((?:l'|le |la |les |notre |nos )?[\w'-]+(?: [\w'-]+){0,2}?)\s+"
         r"(?:va|vont|doit|doivent|devrait|devra|prend en charge|s'occupe|se charge|a terminé|bloque)\b"
     ),
+    tentative=re.compile(
+        r"\b("
+        + _words(
+            r"pourr\w+",
+            r"peut-être",
+            r"si",
+            r"s'il",
+            r"éventuellement",
+            r"je ne sais pas",
+            r"pas encore",
+            r"pas sûr\w*",
+            r"on verra",
+            r"plus tard",
+            r"attend\w*",
+            r"rien n'est",
+            r"pas de décision",
+            r"dépend\w*",
+            r"l'an dernier",
+            r"l'année dernière",
+            r"la dernière fois",
+            r"(?:avait|avions|aviez|avaient) (?:décidé|convenu|choisi)",
+            r"(?:ne|n') ?(?:décid|tranch|valid)\w* pas",
+            r"je (?:vais|dois) (?:être honnête|avouer|dire)",
+            r"j'avoue",
+            r"idéalement",
+            r"(?:ne|n') ?(?:\w+ )?pas (?:décid\w*|d'accord|validé\w*)",
+        )
+        + r")\b",
+        re.IGNORECASE,
+    ),
+    self_owner=re.compile(
+        r"^(?:(?:ok|oui|bon|d'accord|alors|et|donc),? )*(?:je vais|je m'en (?:occupe|charge)|je m'occupe|"
+        r"je me charge|je prends|je prépare\w*|j'envoie|j'enverrai|je ferai|je fais)\b",
+        re.IGNORECASE,
+    ),
+    request=re.compile(
+        r"^(?:(?:(?P<name>[A-ZÀ-Ý][\w'-]+),? )?(?:est-ce que )?(?:tu peux|peux-tu|tu pourrais|pourrais-tu|"
+        r"vous pouvez|pouvez-vous|vous pourriez|pourriez-vous)(?: s'il te plaît| s'il vous plaît)?|"
+        r"(?:[Ii]l faut que )?[Qq]uelqu'un (?:doit|devrait|pense|peut)(?: penser)?(?: à)?) "
+        r"(?P<task>.+?) ?[?.!]?$"
+    ),
+    accept=re.compile(
+        r"^(?:(?:oui|ok|d'accord|bien sûr|pas de problème|entendu|sans problème),? )+"
+        r"(?:je (?:le fais|m'en occupe|m'en charge|vais le faire)|c'est noté)?\b|"
+        r"^je (?:peux|vais) (?:le faire|m'en occuper|m'en charger)\b|"
+        r"^je (?:le fais|m'en occupe|m'en charge)\b",
+        re.IGNORECASE,
+    ),
+    assigned=re.compile(r"^(?:action|tâche) pour (?P<name>[^:,]+?)\s*[:,]\s*(?P<task>.+)$", re.IGNORECASE),
 )
 
 _CUES = {"en": _EN, "fr": _FR}
-
-# Words the owner patterns catch that name nobody: pronouns and question words ("I will...", "Who is
-# going to...", "On va..."). An action item says no owner rather than "owner: I".
-NOT_OWNERS = frozenset(
-    "i we you he she it they who what which someone somebody everyone everybody nobody this that there "
-    "je tu il elle on nous vous ils elles qui quoi quelqu'un personne tout ça cela ce".split()
-)
-
-
-def real_owner(name: str | None) -> str | None:
-    """The owner as spoken, or None when it is a pronoun or a question word."""
-    if name is None or not name.strip() or name.strip().lower() in NOT_OWNERS:
-        return None
-    return name.strip()
-
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -266,6 +363,12 @@ def cues_for(language: str | None) -> Cues:
         decision_marker=_EN.decision_marker,
         action_marker=_EN.action_marker,
         owner=_EN.owner,
+        task=_EN.task,
+        tentative=_EN.tentative,
+        self_owner=_EN.self_owner,
+        request=_EN.request,
+        accept=_EN.accept,
+        assigned=_EN.assigned,
     )
 
 

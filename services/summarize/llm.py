@@ -30,10 +30,10 @@ import msgspec
 from runtime.errors import PermanentError, RetryableError
 from services.assemble.transcript import Transcript
 from services.summarize.extractive import chapters, ranked, speaker_notes, spoken_duration
-from services.summarize.language import real_owner
 from services.summarize.passages import Sentence
 from services.summarize.prompts import prompt
 from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary, clock
+from services.summarize.words import real_owner
 
 
 class LlmFailure(Exception):
@@ -329,6 +329,7 @@ def to_summary(
         chapters=sorted(drafted, key=lambda c: c.start_s) or chapters(sentences, transcript, counts),
         speakers=speakers,
         duration_s=transcript.duration_s,
+        made_by={} if drafted else {"chapters": "keywords"},
     )
 
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from services.assemble.transcript import Segment, Transcript, join_words
-from services.summarize.language import Cues, real_owner
+from services.summarize.language import Cues
+from services.summarize.words import real_owner, terms
 
 Kind = Literal["decision", "action", "point", "marker"]
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"»”')\]]*$")
 _SPLIT_TEXT = re.compile(r"(?<=[.!?…])\s+")
-_TOKEN = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
 DUPLICATE_JACCARD = 0.75  # sentences sharing this much of their content words say the same thing
 
 
@@ -75,10 +75,8 @@ def _segment_sentences(segment: Segment) -> Iterable[tuple[float, float, str]]:
 
 
 def terms_of(text: str, cues: Cues) -> list[str]:
-    """Content words: lower-cased, no stopwords, at least three letters (or four without a stopword list)."""
-    minimum = 3 if cues.stopwords else 4
-    tokens = (t.casefold().strip("'-") for t in _TOKEN.findall(text))
-    return [t for t in tokens if len(t) >= minimum and t not in cues.stopwords and not t.startswith("'")]
+    """Content words: bare (elision removed), lower-cased, no stop words (see words.terms)."""
+    return terms(text, cues.stopwords)
 
 
 def score(sentences: list[Sentence], cues: Cues) -> Counter[str]:
@@ -90,18 +88,22 @@ def score(sentences: list[Sentence], cues: Cues) -> Counter[str]:
         counts.update(s.terms)
     for i, s in enumerate(sentences):
         _classify(s, cues)
-        if s.kind == "marker" and i > 0:  # the marker names what the sentence before it was
-            before = sentences[i - 1]
+        before = sentences[i - 1] if i > 0 else None
+        if s.kind == "marker" and before is not None:  # the marker names what the sentence before it was
             before.tags.add("marked")
             before.kind = "decision" if "decision-marker" in s.tags else "action"
+        elif before is not None and _accepts(s, before, cues):
+            _accepted(before, s, cues)
     for s in sentences:
         if s.kind == "marker" or not s.terms:
             s.score = 0.0
             continue
         centrality = sum(math.log1p(counts[t]) for t in s.terms) / math.sqrt(len(s.terms))
         bonus = {"decision": 2.0, "action": 1.5, "point": 1.0}[s.kind]
-        bonus += 0.5 * ("marked" in s.tags) + 0.25 * (s.owner is not None) + 0.25 * (s.due is not None)
-        if s.kind == "point" and s.words < 5:  # "Thanks.", "Good.": nothing to keep out of context
+        bonus += 0.5 * bool({"marked", "accepted"} & s.tags)
+        bonus += 0.25 * (s.owner is not None) + 0.25 * (s.due is not None)
+        # "Thanks.", "Good.": nothing to keep out of context; a question is no point made
+        if s.kind == "point" and (s.words < 5 or s.text.rstrip().endswith("?")):
             s.score = 0.0
             continue
         brevity = 1.0 if s.words <= 40 else 0.6  # run-ons read badly out of context
@@ -109,24 +111,76 @@ def score(sentences: list[Sentence], cues: Cues) -> Counter[str]:
     return counts
 
 
+def commitment(text: str, cues: Cues) -> Literal["decision", "action", "task"] | None:
+    """What a sentence commits to on its own: "decision", "action", or None.
+
+    A question, a hypothesis or a doubt ("we could", "if the budget allows", "not yet") commits to
+    nothing, whatever cue word it holds.
+    """
+    text = text.strip()
+    if text.endswith("?") or cues.tentative.search(text):
+        return None
+    if cues.decision.search(text):
+        return "decision"
+    if cues.action.search(text) or cues.self_owner.search(text) or cues.assigned.search(text):
+        return "action"
+    if cues.accept.search(text):  # "Sure, I can do that.": takes on the request said before it
+        return "action"
+    if cues.task.search(text):
+        return "task"  # an action only when someone is named for it
+    return None
+
+
 def _classify(s: Sentence, cues: Cues) -> None:
     text = s.text.strip()
-    if len(s.terms) <= 4 and cues.decision_marker.search(text):
-        s.kind = "marker"
-        s.tags.add("decision-marker")
-        return
-    if len(s.terms) <= 4 and cues.action_marker.search(text):
-        s.kind = "marker"
-        s.tags.add("action-marker")
-        return
+    for marker, tag in ((cues.decision_marker, "decision-marker"), (cues.action_marker, "action-marker")):
+        found = marker.search(text)
+        if found and len(terms(text[found.end() :], cues.stopwords)) <= 1:  # "C'est donc décidé."
+            s.kind = "marker"
+            s.tags.add(tag)
+            return
+    assigned = cues.assigned.search(text)
+    if assigned:  # "Action for Helen: send the contract ..."
+        task = assigned.group("task").strip()
+        s.text = task[:1].upper() + task[1:]
+        text = s.text
     due = cues.date.search(text)
     s.due = due.group(0) if due else None
     owner = cues.owner.search(text)
     s.owner = real_owner(owner.group(1)) if owner else None
-    if cues.decision.search(text):
+    if assigned:
+        s.owner = real_owner(assigned.group("name"))
+    if s.owner is None and cues.self_owner.search(text):
+        s.owner = s.speaker  # "I'll send it": whoever says it (a label, renamed with the speakers)
+    kind = commitment(s.text if assigned else text, cues) if not assigned else "action"
+    if kind == "decision":
         s.kind = "decision"
-    elif cues.action.search(text) and (s.owner or s.due):
+    elif (kind == "action" and (s.owner or s.due)) or (kind == "task" and s.owner):
         s.kind = "action"
+
+
+def _accepts(s: Sentence, before: Sentence, cues: Cues) -> bool:
+    """ "Yes, I will do it." right after another speaker's request ("Jonas, can you book the room?")."""
+    return (
+        len(s.terms) <= 3
+        and s.speaker != before.speaker
+        and bool(cues.accept.search(s.text.strip()))
+        and bool(cues.request.search(before.text.strip()))
+    )
+
+
+def _accepted(request: Sentence, answer: Sentence, cues: Cues) -> None:
+    """The request becomes the action: its task as the text, the one who accepted as its owner."""
+    match = cues.request.search(request.text.strip())
+    assert match is not None
+    task = match.group("task").strip().rstrip("?").strip()
+    request.text = task[:1].upper() + task[1:] + "."
+    request.kind = "action"
+    request.owner = real_owner(match.group("name")) or answer.speaker
+    due = cues.date.search(task) or cues.date.search(answer.text)  # "I can do it next week."
+    request.due = due.group(0) if due else None
+    request.tags.add("accepted")
+    answer.kind = "marker"
 
 
 def select(
@@ -135,6 +189,7 @@ def select(
     bins: int,
     kinds: tuple[Kind, ...] = ("decision", "action", "point"),
     chosen: list[Sentence] | None = None,
+    every_speaker: bool = True,
 ) -> list[Sentence]:
     """The best sentences within budget_words, spread over `bins` equal time bins; in time order.
 
@@ -162,9 +217,10 @@ def select(
             picked.append(s)
             spent += s.words
         spare, used = allowance - spent, used + spent
-    for speaker in {s.speaker for s in candidates} - {s.speaker for s in picked}:
+    for speaker in {s.speaker for s in candidates} - {s.speaker for s in picked} if every_speaker else ():
         best = max((s for s in candidates if s.speaker == speaker), key=lambda s: s.score)
-        picked.append(best)
+        if not _repeats(best, picked):
+            picked.append(best)
     own = [s for s in picked if chosen is None or s not in chosen]
     return sorted(own, key=lambda s: s.start)
 

@@ -30,11 +30,11 @@ from services.summarize.extractive import (
     speaker_notes,
     spoken_duration,
 )
-from services.summarize.language import real_owner
 from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, blank, complete, json_object, lines
 from services.summarize.passages import Sentence, select
 from services.summarize.prompts import prompt
-from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary, clock
+from services.summarize.summary import ActionItem, Chapter, Decision, MadeBy, SpeakerNote, Summary, clock
+from services.summarize.words import content_words, real_owner, terms
 
 
 class Item(msgspec.Struct, kw_only=True):
@@ -114,6 +114,13 @@ async def summarize_salient(
     )
     answer_schema = schema(list(numbered), list(chapter_ids), speakers)
     draft = await complete(target, user, transcript.language, limits, parse_salient, answer_schema)
+    titled = _chapter_titles(draft, chapter_ids, sentences, transcript.language)
+    ids = {i[0] for i in numbered}
+    made_by: dict[str, MadeBy] = {
+        name: "extracted+model" for name, kind in (("decisions", "D"), ("action_items", "A")) if kind in ids
+    }
+    if titled == parts:
+        made_by["chapters"] = "keywords"
     return Summary(
         method="llm",
         model=target.label,
@@ -127,15 +134,33 @@ async def summarize_salient(
             if i[0] == "D"
         ],
         action_items=[_action(draft, i, s) for i, s in numbered.items() if i[0] == "A"],
-        chapters=[
-            Chapter(title=_clean(draft.chapters.get(i) or "") or c.title, start_s=c.start_s)
-            for i, c in chapter_ids.items()
-        ],
+        chapters=titled,
         speakers=[
             SpeakerNote(speaker=n.speaker, contribution=_contribution(draft, n), share=n.share) for n in notes
         ],
         duration_s=transcript.duration_s,
+        made_by=made_by,
     )
+
+
+def _chapter_titles(
+    draft: SalientDraft, chapter_ids: dict[str, Chapter], sentences: list[Sentence], language: str | None
+) -> list[Chapter]:
+    """The model's chapter titles when every one is about its own stretch, else the keyword titles.
+
+    A 1.5B model titles a stretch from its keywords; when a title says nothing ("C'est parti") or
+    nothing of that stretch, the keywords are the honest title (and `made_by` says so).
+    """
+    parts = list(chapter_ids.values())
+    starts = [c.start_s for c in parts] + [float("inf")]
+    titled = []
+    for n, (chapter_id, chapter) in enumerate(chapter_ids.items()):
+        title = _clean(draft.chapters.get(chapter_id) or "")
+        said = {t for s in sentences if starts[n] <= s.start < starts[n + 1] for t in s.terms}
+        if not set(content_words(title, language)) & said:
+            return parts
+        titled.append(msgspec.structs.replace(chapter, title=title))
+    return titled
 
 
 def parse_salient(answer: str) -> SalientDraft:
@@ -162,9 +187,10 @@ def _clean(text: str) -> str:
 
 
 def _text(draft: SalientDraft, item_id: str, sentence: Sentence) -> str:
+    """The model's wording of an item when it is about that sentence, else the sentence itself."""
     item = draft.items.get(item_id)
     text = _clean(item.text) if item is not None else ""
-    return text or sentence.text
+    return text if set(terms(text, frozenset())) & sentence.terms else sentence.text
 
 
 def _grounded(value: str | None, sentence: Sentence) -> str | None:

@@ -8,6 +8,9 @@ from typing import Any, Literal
 import msgspec
 
 Method = Literal["llm", "extractive", "none"]
+# model: written by the model; extracted: the transcript's own sentences, picked by the ranker;
+# extracted+model: picked by the ranker, worded by the model; keywords: the words that set a stretch apart
+MadeBy = Literal["model", "extracted", "extracted+model", "keywords"]
 
 
 class ActionItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +51,8 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     speakers: list[SpeakerNote] = msgspec.field(default_factory=list)
     duration_s: float | None = None
     note: str | None = None
+    # how each section was made, where it is not plain `method`: {"chapters": "keywords", ...}
+    made_by: dict[str, MadeBy] = msgspec.field(default_factory=dict)
 
 
 _encoder = msgspec.json.Encoder()
@@ -66,6 +71,10 @@ _LABELS = {
         "method": "Produced by",
         "none": "No summary was requested for this job.",
         "untitled": "Summary",
+        "made.extracted": "sentences of the transcript",
+        "made.extracted+model": "picked from the transcript, worded by the model",
+        "made.keywords": "keywords",
+        "made.model": "the model",
     },
     "fr": {
         "overview": "Vue d'ensemble",
@@ -79,6 +88,10 @@ _LABELS = {
         "method": "Produit par",
         "none": "Aucun résumé n'a été demandé pour cette tâche.",
         "untitled": "Résumé",
+        "made.extracted": "phrases de la transcription",
+        "made.extracted+model": "choisies dans la transcription, formulées par le modèle",
+        "made.keywords": "mots-clés",
+        "made.model": "le modèle",
     },
 }
 
@@ -125,6 +138,8 @@ def to_markdown(summary: Summary) -> str:
         if items:
             lines += [f"## {words[name]}", "", *items, ""]
     produced = summary.method + (f" ({summary.model})" if summary.model else "")
+    parts = [f"{words[n]}: {words['made.' + how]}" for n, how in summary.made_by.items() if n in words]
+    produced += f"; {', '.join(parts)}" if parts else ""
     lines.append(f"_{words['method']}: {produced}._" + (f" _{summary.note}_" if summary.note else ""))
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,147 @@
+"""What every summary goes through before it is written: the rules of sanity.py, kept by construction.
+
+A small model copies the prompt's labels ("A: ..."), repeats a point, titles a chapter "c'est",
+names "he" as an owner; a hosted one may date an item where nobody decided anything. The guard
+strips labels, drops repeats, gives a chapter without content its keywords back, drops an item no
+sentence near its time states and an owner that names nobody, and says in the summary's note what it
+removed (the transcript itself is never touched).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import msgspec
+
+from services.assemble.transcript import Transcript
+from services.summarize.language import cues_for
+from services.summarize.passages import Sentence, commitment, sentences_of
+from services.summarize.sanity import LABEL, NEAR_S, keyword_entries, similar
+from services.summarize.summary import ActionItem, Chapter, Summary
+from services.summarize.words import content_words, fold, is_content, real_owner, stopwords, tokens
+
+_SAID = {
+    "en": {
+        "intro": "Left out of this summary:",
+        "decision": "{n} decision(s) no sentence of the transcript states",
+        "action": "{n} action item(s) no sentence of the transcript states",
+        "owner": "{n} owner(s) that name nobody",
+        "point": "{n} repeated key point(s)",
+        "chapter": "{n} chapter title(s) without content, titled by their keywords",
+    },
+    "fr": {
+        "intro": "Écarté de ce résumé :",
+        "decision": "{n} décision(s) qu'aucune phrase de la transcription n'énonce",
+        "action": "{n} action(s) qu'aucune phrase de la transcription n'énonce",
+        "owner": "{n} responsable(s) qui ne désignent personne",
+        "point": "{n} point(s) clé(s) répété(s)",
+        "chapter": "{n} titre(s) de chapitre sans contenu, titrés par leurs mots-clés",
+    },
+}
+
+
+def guard(summary: Summary, transcript: Transcript, keyword_chapters: list[Chapter]) -> Summary:
+    """The summary without what breaks a sanity rule; its note says what was removed and why."""
+    if summary.method == "none":
+        return summary
+    language = transcript.language
+    sentences = sentences_of(transcript)
+    removed: Counter[str] = Counter()
+    points = _points(summary.key_points, language, removed)
+    decisions = [
+        msgspec.structs.replace(d, text=_unlabel(d.text))
+        for d in summary.decisions
+        if _stated(d.at_s, sentences, language) or _count(removed, "decision")
+    ]
+    actions = [
+        _owned(msgspec.structs.replace(a, text=_unlabel(a.text)), transcript, removed)
+        for a in summary.action_items
+        if _stated(a.at_s, sentences, language) or _count(removed, "action")
+    ]
+    chapters = [_titled(c, keyword_chapters, language, removed) for c in summary.chapters]
+    speakers = [
+        msgspec.structs.replace(s, contribution=_keywords_only(s.contribution, language))
+        for s in summary.speakers
+    ]
+    return msgspec.structs.replace(
+        summary,
+        title=_keywords_only(summary.title, language),
+        key_points=points,
+        decisions=[d for d in decisions if d.text],
+        action_items=[a for a in actions if a.text],
+        chapters=chapters,
+        speakers=speakers,
+        note=_note(summary.note, removed, language),
+    )
+
+
+def _count(removed: Counter[str], what: str) -> bool:
+    removed[what] += 1
+    return False
+
+
+def _unlabel(text: str) -> str:
+    return LABEL.sub("", text.strip()).strip()
+
+
+def _points(points: list[str], language: str | None, removed: Counter[str]) -> list[str]:
+    kept: list[str] = []
+    for point in (_unlabel(p) for p in points):
+        if not point:
+            continue
+        if any(similar(point, other, language) for other in kept):
+            removed["point"] += 1
+            continue
+        kept.append(point)
+    return kept
+
+
+def _stated(at_s: float | None, sentences: list[Sentence], language: str | None) -> bool:
+    cues = cues_for(language)
+    near = (s for s in sentences if at_s is None or s.start - NEAR_S <= at_s <= s.end + NEAR_S)
+    return any(commitment(s.text, cues) for s in near)
+
+
+def _owned(item: ActionItem, transcript: Transcript, removed: Counter[str]) -> ActionItem:
+    owner = item.owner
+    if owner is None or owner in transcript.speakers:
+        return item
+    said = fold(" ".join(s.text for s in transcript.segments))
+    named = real_owner(owner, transcript.language)
+    if named is None or not all(fold(w) in said for w in content_words(named, transcript.language)):
+        removed["owner"] += 1
+        return msgspec.structs.replace(item, owner=None)
+    return item
+
+
+def _titled(
+    chapter: Chapter, keyword_chapters: list[Chapter], language: str | None, removed: Counter[str]
+) -> Chapter:
+    title = _keywords_only(_unlabel(chapter.title), language)
+    if content_words(title, language):
+        return msgspec.structs.replace(chapter, title=title)
+    removed["chapter"] += 1
+    nearest = min(keyword_chapters, key=lambda c: abs(c.start_s - chapter.start_s), default=None)
+    return msgspec.structs.replace(chapter, title=nearest.title if nearest else title)
+
+
+def _keywords_only(text: str, language: str | None) -> str:
+    """A keyword list ("Part 2: c'est, budget") without its function-word entries."""
+    entries = keyword_entries(text)
+    if not entries:
+        return text
+    stop = stopwords(language)
+    kept = [e for e in entries if any(is_content(t, stop) for t in tokens(e))]
+    if len(kept) == len(entries):
+        return text
+    head = text[: text.index(entries[0])]
+    return (head + ", ".join(kept)).strip() if kept else head.rstrip(" :").strip()
+
+
+def _note(note: str | None, removed: Counter[str], language: str | None) -> str | None:
+    if not removed:
+        return note
+    said = _SAID.get(language or "en", _SAID["en"])
+    parts = [said[what].format(n=n) for what, n in removed.items() if n]
+    text = f"{said['intro']} {'; '.join(parts)}."
+    return f"{note} {text}" if note else text
