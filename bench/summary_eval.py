@@ -427,17 +427,17 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _commit() -> str:
+def _git() -> tuple[str, list[str]]:
+    """HEAD's short hash (+dirty) and the files changed in the working tree, which the run used too."""
     try:
-        out = subprocess.run(
+        head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], capture_output=True, text=True
-        ).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "")
+        status = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return "unknown", []
+    changed = [line[3:] for line in status.stdout.splitlines() if line[3:].endswith(".py")]
+    return head.stdout.strip() + ("+dirty" if changed else ""), changed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, default=Path("bench/out"))
     args = parser.parse_args(argv)
     specs = [meetings.MEETINGS[name] for name in args.only or meetings.MEETINGS]
+    commit, changed = _git()  # at the start: what the services run is the working tree of now
     started = time.monotonic()
     if args.source == "script":
         rows = asyncio.run(run_script(specs, args.method, args.model))
@@ -466,7 +467,8 @@ def main(argv: list[str] | None = None) -> int:
         notes.append("services.summarize.sanity is not there yet: violations not counted")
     report = {
         "date": time.strftime("%Y-%m-%d"),
-        "commit": _commit(),
+        "commit": commit,
+        "changed_files": changed,
         "source": args.source,
         "method": args.method,
         "model": args.model,
