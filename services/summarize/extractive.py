@@ -99,7 +99,10 @@ def pick(sentences: list[Sentence], kind: str, limit: int, bins: int) -> list[Se
     if not pool:
         return []
     average = sum(s.words for s in pool) / len(pool)
-    chosen = select(pool, int(limit * average), min(bins, limit), (kind,), every_speaker=False)  # type: ignore[arg-type]
+    # a bin may hold half as many again as its share, so a busy stretch keeps its items; the best
+    # `limit` of those are kept
+    budget = int(1.5 * limit * average)
+    chosen = select(pool, budget, min(bins, limit), (kind,), every_speaker=False)  # type: ignore[arg-type]
     return sorted(sorted(chosen, key=lambda s: -s.score)[:limit], key=lambda s: s.start)
 
 

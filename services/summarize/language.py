@@ -58,6 +58,8 @@ _EN = Cues(
             r"settled",
             r"we(?:'ll| will) go with",
             r"let's go with",
+            r"let's do (?:that|it|this)",
+            r"(?:good|fine|okay|ok|right|great),? (?:so )?we (?!could|might|should|need)\w+ .+ then",
             r"finali[sz]ed",
             r"resolved",
             r"signed off",
@@ -109,13 +111,14 @@ _EN = Cues(
         + _words(
             r"(?:by|before|after) the (?:next |\w+day )?(?:meeting|demo|review|workshop|launch|board|call|"
             r"release|audit|deadline)",
-            r"(?:next |this |by |before |on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+            r"(?:next |this |by |before |on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+            r"(?: morning| afternoon| evening)?",
             r"tomorrow",
             r"today",
             r"tonight",
             r"next (?:week|month|quarter|sprint|year)",
             r"this (?:week|month|quarter|sprint)",
-            r"(?:by |before )?the end of (?:the )?\w+",
+            r"(?:by |before )?the end of (?:the |this |next )?(?:day|week|month|quarter|year|sprint|summer)",
             r"after the \w+",
             r"(?:january|february|march|april|may|june|july|august|september|"
             r"october|november|december)(?: \d{1,2})?",
@@ -189,7 +192,9 @@ _EN = Cues(
         re.IGNORECASE,
     ),
     assigned=re.compile(
-        r"^(?:action(?: item)?|task|to ?do) for (?P<name>[^:,]+?)\s*[:,]\s*(?P<task>.+)$", re.IGNORECASE
+        r"^(?:action(?: item)? for|task for|to ?do for|we(?:'d| would)? ask|let's ask|we need) "
+        r"(?P<name>[^:,]+?)(?:\s*[:,]\s*| to )(?P<task>.+)$",
+        re.IGNORECASE,
     ),
 )
 
@@ -200,7 +205,8 @@ _FR = Cues(
         + _words(
             r"décid\w*",
             r"décision",
-            r"(?:on est|sommes|tout le monde est|tous) d'accord (?:pour|sur)",
+            r"(?:on est|sommes|tout le monde est|tous|on s'est mis|nous nous sommes mis) d'accord "
+            r"(?:pour|sur)",
             r"convenu",
             r"validé\w*",
             r"on valide",
@@ -208,6 +214,8 @@ _FR = Cues(
             r"réglé",
             r"tranché",
             r"on part sur",
+            r"on part là-dessus",
+            r"on fait comme ça",
             r"on retient",
             r"arrêté",
             r"choisi",
@@ -256,12 +264,13 @@ _FR = Cues(
             r"(?:avant|après|d'ici) (?:la|le|l') ?(?:prochaine? )?(?:réunion|démo|comité|lancement|atelier|"
             r"audit|conseil|salon)(?: de (?:lundi|mardi|mercredi|jeudi|vendredi))?",
             r"(?:avant |d'ici |dès |le )?(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
-            r"(?: prochain)?",
+            r"(?: prochain| matin| soir| après-midi)?",
             r"demain",
             r"aujourd'hui",
             r"ce soir",
             r"(?:la semaine|le mois|le trimestre|le sprint) prochain\w*",
-            r"(?:d'ici |avant )?la fin (?:du|de la|de l') ?\w+",
+            r"(?:d'ici |avant )?la fin (?:du|de la|de l'|de cette|de ce) ?(?:mois|semaine|trimestre|année|"
+            r"journée|sprint|été|an)",
             r"après la \w+",
             r"(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|"
             r"décembre)",
@@ -330,7 +339,11 @@ _FR = Cues(
         r"^je (?:le fais|m'en occupe|m'en charge)\b",
         re.IGNORECASE,
     ),
-    assigned=re.compile(r"^(?:action|tâche) pour (?P<name>[^:,]+?)\s*[:,]\s*(?P<task>.+)$", re.IGNORECASE),
+    assigned=re.compile(
+        r"^(?:action pour|tâche pour|on demande (?:à|au|aux)|nous demandons (?:à|au|aux)) (?P<name>[^:,]+?)"
+        r"(?:\s*[:,]\s*| de | d')(?P<task>.+)$",
+        re.IGNORECASE,
+    ),
 )
 
 _CUES = {"en": _EN, "fr": _FR}
