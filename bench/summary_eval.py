@@ -443,6 +443,7 @@ def _git() -> tuple[str, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen meetings, print the tables, save the JSON and Markdown."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per poll of the job
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
