@@ -37,7 +37,11 @@ _EN = {
         "Below is part {part} of {parts} of a transcript, each line with its timestamp and speaker.\n"
         "Summarise this part in {language}. Answer with one JSON object of this shape:\n{shape}\n"
         "Rules: use only facts from this part; 'at' is the timestamp of the line it comes from; "
-        "every decision and every action item (with owner and due date when said).\n\nTranscript:\n{passages}"
+        "every decision and every action item (with owner and due date when said). A decision is what the "
+        "speakers settled, not a proposal, a question or a decision of the past; an action item is a task "
+        "someone took on; owner is the person or team named, or the speaker label of who took it on, never "
+        "a pronoun; when there are none, []. Key points and chapter titles say what was said, with content "
+        "words.\n\nTranscript:\n{passages}"
     ),
     "reduce": (
         "Below are the summaries of the {parts} consecutive parts of one {duration} recording, as JSON.\n"
@@ -79,7 +83,11 @@ _FR = {
         "son intervenant.\nRésume cette partie en français. Réponds par un objet JSON de cette forme :\n"
         "{shape}\nRègles : uniquement des faits de cette partie ; 'at' est l'horodatage de la ligne "
         "d'origine ; toutes les décisions et toutes les actions (avec responsable et échéance quand "
-        "elles sont dites).\n\nTranscription :\n{passages}"
+        "elles sont dites). Une décision est ce que les intervenants ont arrêté, pas une proposition, une "
+        "question ni une décision passée ; une action est une tâche que quelqu'un a prise ; le responsable "
+        "est la personne ou l'équipe nommée, ou l'étiquette de l'intervenant qui l'a prise, jamais un "
+        "pronom ; s'il n'y en a pas, []. Points clés et titres de chapitres disent ce qui a été dit, avec "
+        "des mots de contenu.\n\nTranscription :\n{passages}"
     ),
     "reduce": (
         "Voici, en JSON, les résumés des {parts} parties successives d'un enregistrement de {duration}.\n"
