@@ -21,6 +21,18 @@ A predicted item matches a truth item of its kind when it was said within 30 s o
 French elisions folded); each truth item matches at most one prediction, best coverage first.
 The JSON (per-meeting matches, unmatched predictions, missed items) and a Markdown table go to
 <save>/<date>-summary-<label>.json and .md (bench/out by default).
+
+Before and after a change, on the same transcripts: `--keep DIR` writes each meeting's transcript (from
+audio), truth and summary; `--source saved --saved DIR` summarizes those transcripts again with the code
+of the tree it runs in (an older commit's worktree, say), and `--source summaries --saved DIR` scores
+summaries kept by any tree with this tree's scorer and sanity rules (no model run):
+
+    python -m bench.summary_eval --keep bench/out/meetings-after --label audio-llm
+    (cd ../old && python -m bench.summary_eval --source saved --saved ../main/bench/out/meetings-after \
+        --keep /tmp/old-summaries)        # bench/ copied into the old worktree first
+    python -m bench.summary_eval --source summaries --saved /tmp/old-summaries --label audio-llm-before
+
+`--set heldout` runs the meetings whose phrasings the summarizer was never tuned on (bench/meetings.py).
 """
 
 from __future__ import annotations
@@ -265,9 +277,13 @@ def _row(spec: meetings.MeetingSpec, truth: dict[str, Any], summary: Summary, tr
 
 
 async def run_script(
-    specs: list[meetings.MeetingSpec], method: str, model: str | None
+    specs: list[meetings.MeetingSpec],
+    method: str,
+    model: str | None,
+    keep: Path | None = None,
+    saved: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Each meeting's script summarized directly, as a perfect transcript."""
+    """Each meeting's script summarized directly, as a perfect transcript (or the transcript in `saved`)."""
     from services.summarize.config import SummarizeSettings
     from services.summarize.handler import SummarizeHandler
 
@@ -279,10 +295,11 @@ async def run_script(
             async with handler.local.use(settings.model):  # start the server outside the timed part
                 pass
         for spec in specs:
-            truth = meetings.plan(spec)
-            transcript = meetings.script_transcript(truth)
+            truth = meetings.plan(spec) if saved is None else _saved_truth(saved, spec)
+            transcript = meetings.script_transcript(truth) if saved is None else _saved(saved, spec)[0]
             started = time.perf_counter()
             summary = await handler.summarize(transcript, method, model)
+            _keep(keep, spec, transcript if saved else None, summary)
             rows.append(_row(spec, truth, summary, transcript, time.perf_counter() - started, settings))
             log.info("%s: %s", spec.name, _line(rows[-1]))
     finally:
@@ -290,7 +307,63 @@ async def run_script(
     return rows
 
 
-def run_audio(specs: list[meetings.MeetingSpec], method: str, model: str | None) -> list[dict[str, Any]]:
+def run_saved(specs: list[meetings.MeetingSpec], saved: Path) -> list[dict[str, Any]]:
+    """Summaries another run kept (`--keep`), scored here: by this tree's rules, with no model run."""
+    from services.summarize.config import SummarizeSettings
+
+    rows = []
+    for spec in specs:
+        transcript, summary = _saved(saved, spec)
+        assert summary is not None, f"no {spec.name}.summary.json in {saved}"
+        rows.append(_row(spec, _saved_truth(saved, spec), summary, transcript, 0.0, SummarizeSettings()))
+    return rows
+
+
+def _saved_truth(saved: Path, spec: meetings.MeetingSpec) -> dict[str, Any]:
+    """The truth a kept transcript was scored against: the synthesized audio's, else the plan's."""
+    path = saved / f"{spec.name}.truth.json"
+    return json.loads(path.read_text()) if path.exists() else meetings.plan(spec)
+
+
+def _saved(saved: Path, spec: meetings.MeetingSpec) -> tuple[Transcript, Summary | None]:
+    from services.assemble.formats import from_json as transcript_from_json
+    from services.summarize.summary import from_json as summary_from_json
+
+    path = saved / f"{spec.name}.transcript.json"
+    transcript = (
+        transcript_from_json(path.read_bytes())
+        if path.exists()
+        else meetings.script_transcript(_saved_truth(saved, spec))
+    )
+    summary_path = saved / f"{spec.name}.summary.json"
+    summary = summary_from_json(summary_path.read_bytes()) if summary_path.exists() else None
+    return transcript, summary
+
+
+def _keep(
+    keep: Path | None,
+    spec: meetings.MeetingSpec,
+    transcript: Transcript | None,
+    summary: Summary,
+    truth: dict[str, Any] | None = None,
+) -> None:
+    """The transcript (audio runs), the truth it is scored against and the summary, for a later run."""
+    if keep is None:
+        return
+    from services.assemble.formats import to_json as transcript_to_json
+    from services.summarize.summary import to_json as summary_to_json
+
+    keep.mkdir(parents=True, exist_ok=True)
+    if transcript is not None:
+        (keep / f"{spec.name}.transcript.json").write_bytes(transcript_to_json(transcript))
+    if truth is not None:
+        (keep / f"{spec.name}.truth.json").write_text(json.dumps(truth, ensure_ascii=False))
+    (keep / f"{spec.name}.summary.json").write_bytes(summary_to_json(summary))
+
+
+def run_audio(
+    specs: list[meetings.MeetingSpec], method: str, model: str | None, keep: Path | None = None
+) -> list[dict[str, Any]]:
     """Each meeting synthesized (when needed) and put through an embedded stack, one job at a time."""
     import httpx
 
@@ -327,6 +400,7 @@ def run_audio(specs: list[meetings.MeetingSpec], method: str, model: str | None)
                 continue
             summary = summary_from_json(client.get(f"/v1/jobs/{job_id}/summary").content)
             transcript = transcript_from_json(client.get(f"/v1/jobs/{job_id}/transcript").content)
+            _keep(keep, spec, transcript, summary, truth)
             row = _row(spec, truth, summary, transcript, wall_s, settings)
             row["stages_wall_s"] = {k: v.get("wall_s") for k, v in (job.get("stages") or {}).items()}
             row["speakers_found"] = len(transcript.speakers)
@@ -447,22 +521,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    sets: dict[str, dict[str, meetings.MeetingSpec]] = getattr(meetings, "SETS", {"main": meetings.MEETINGS})
+    every = {name: spec for specs in sets.values() for name, spec in specs.items()}
+    parser.add_argument("--set", choices=sorted(sets), default="main", help="which meetings (default: main)")
+    parser.add_argument("--only", nargs="+", choices=sorted(every), help="meetings (default: the set's)")
     parser.add_argument(
-        "--only", nargs="+", choices=sorted(meetings.MEETINGS), help="meetings (default: all)"
+        "--source",
+        choices=("audio", "script", "saved", "summaries"),
+        default="audio",
+        help="saved: summarize the transcripts an audio run kept in --saved DIR (with this tree's code); "
+        "summaries: score the summaries kept in --saved DIR, no model run",
     )
-    parser.add_argument("--source", choices=("audio", "script"), default="audio")
+    parser.add_argument("--saved", type=Path, help="a folder --keep wrote (for --source saved|summaries)")
+    parser.add_argument("--keep", type=Path, help="write each transcript (audio), truth and summary here")
     parser.add_argument("--method", choices=("llm", "extractive"), default="llm")
     parser.add_argument("--model", default=None, help="summary model (default: the deployment's)")
     parser.add_argument("--label", default="", help="a word for the report's file name")
     parser.add_argument("--save", type=Path, default=Path("bench/out"))
     args = parser.parse_args(argv)
-    specs = [meetings.MEETINGS[name] for name in args.only or meetings.MEETINGS]
+    specs = [every[name] for name in args.only or sets[args.set]]
+    if args.source in ("saved", "summaries") and args.saved is None:
+        parser.error(f"--source {args.source} needs --saved DIR")
     commit, changed = _git()  # at the start: what the services run is the working tree of now
     started = time.monotonic()
-    if args.source == "script":
-        rows = asyncio.run(run_script(specs, args.method, args.model))
+    if args.source in ("script", "saved"):
+        saved = args.saved if args.source == "saved" else None
+        rows = asyncio.run(run_script(specs, args.method, args.model, args.keep, saved))
+    elif args.source == "summaries":
+        rows = run_saved(specs, args.saved)
     else:
-        rows = run_audio(specs, args.method, args.model)
+        rows = run_audio(specs, args.method, args.model, args.keep)
     notes = []
     if any(r.get("scores") and r["scores"]["violations"] is None for r in rows):
         notes.append("services.summarize.sanity is not there yet: violations not counted")
@@ -471,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         "commit": commit,
         "changed_files": changed,
         "source": args.source,
+        "set": args.set,
+        "saved": str(args.saved) if args.saved else None,
         "method": args.method,
         "model": args.model,
         "label": args.label,
