@@ -29,7 +29,9 @@ class Task:
     keys: tuple[str, ...]
 
 
-Template = tuple[str, ...]  # lines "A:text" or "B:text"; "A!" / "B!" mark the lines that state the item
+# lines "A:text", "B:text" or "P:text" (said by the third person {P} names, so the template names {P});
+# "A!", "B!", "P!" mark the lines that state the item
+Template = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,16 @@ class Phrases:
     progress: tuple[str, ...]  # slot {how}: how far something is
     feedback: tuple[str, ...]  # slot {heard}: what people say of it
     decided: tuple[Template, ...]  # slot {d}: the decision's clause
-    assigned: tuple[tuple[str, Template], ...]  # (who owns it: "A", "B" or "team", the exchange)
+    assigned: tuple[tuple[str, Template], ...]  # (who owns it: "A", "B", "P" or "team", the exchange)
     canonical_action: str  # "{owner} will {a}."
     status: tuple[Template, ...]
     negatives: tuple[Template, ...]
     transitions: tuple[str, ...]
     openings: tuple[Template, ...]
     closings: tuple[Template, ...]
+    # espeak's pace on these words at 150-170 words a minute, pauses inside a sentence included (fitted on
+    # the meetings' audio: short words and contractions go faster)
+    words_per_s: float
     french: bool = False
 
     def fix(self, text: str) -> str:
@@ -74,11 +79,13 @@ _CONTRACTIONS = [
 _ELISION = re.compile(r"\b([dDjJmMnNsSlL]e|[qQ]ue|[lL]a) (?=[aeiouyàâéèêîôûAEIOUÉ])")
 
 
-def _choices(rows: str) -> tuple[Choice, ...]:
+def parse_choices(rows: str) -> tuple[Choice, ...]:
+    """Decisions from rows "clause | keys"."""
     return tuple(Choice(c.strip(), tuple(k.split())) for c, k in (r.split("|") for r in _rows(rows)))
 
 
-def _tasks(rows: str) -> tuple[Task, ...]:
+def parse_tasks(rows: str) -> tuple[Task, ...]:
+    """Tasks from rows "clause | clause done | keys"."""
     out = []
     for row in _rows(rows):
         clause, done, keys = row.split("|")
@@ -91,7 +98,7 @@ def _rows(block: str) -> list[str]:
 
 
 ENGLISH = Phrases(
-    decisions=_choices(
+    decisions=parse_choices(
         """
         move the product launch to March | launch march
         keep the current prices until the summer | prices summer
@@ -110,7 +117,7 @@ ENGLISH = Phrases(
         print the catalogue only on request | catalogue print
         """
     ),
-    tasks=_tasks(
+    tasks=parse_tasks(
         """
         send the contract to the client | sent the contract to the client | contract client
         book the room for the workshop | booked the room for the workshop | room workshop
@@ -272,10 +279,11 @@ ENGLISH = Phrases(
         ("A:That is all for today.", "B:Thanks, {A}.", "A:Thanks everyone, see you next week."),
         ("A:Anything else?", "B:No, I think we are done.", "A:Great, thank you all."),
     ),
+    words_per_s=3.3,
 )
 
 FRENCH = Phrases(
-    decisions=_choices(
+    decisions=parse_choices(
         """
         reporter le lancement du produit à mars | lancement mars
         garder les tarifs actuels jusqu'en septembre | tarifs septembre
@@ -294,7 +302,7 @@ FRENCH = Phrases(
         imprimer le catalogue seulement sur demande | catalogue imprimer
         """
     ),
-    tasks=_tasks(
+    tasks=parse_tasks(
         """
         envoyer le contrat au client | envoyé le contrat au client | contrat client
         réserver la salle pour l'atelier | réservé la salle pour l'atelier | salle atelier
@@ -463,5 +471,6 @@ FRENCH = Phrases(
         ("A:C'est tout pour aujourd'hui.", "B:Merci, {A}.", "A:Merci à tous, à la semaine prochaine."),
         ("A:Autre chose ?", "B:Non, je crois qu'on a fini.", "A:Parfait, merci à tous."),
     ),
+    words_per_s=3.8,
     french=True,
 )

@@ -5,11 +5,14 @@ items, seed) is written into a script by a seeded generator: status updates, fig
 opinions on a few agenda topics, hard negatives that cue words confuse with decisions and actions
 (proposals not adopted, questions left open, tasks already done, "final" and "I will" in other senses,
 conditional wishes), and the real items, stated in varied forms and spread over the whole meeting.
+What is said comes from a phrase bank: "main" (bench/meeting_words.py), which the summarizer's cues
+were tuned on, or "heldout" (bench/meeting_words_heldout.py), other phrasings nobody tuned it to;
+SETS names the meetings of each.
 `plan(spec)` is the ground truth with times estimated from word counts (no audio, no espeak);
 `synthesize(spec)` speaks the same script with espeak-ng into bench/audio/meetings/<name>.mp3 and
 writes the truth with sample-accurate times beside it, again only when the script or voices change.
 
-    python -m bench.meetings [--only en_standup_5 ...] [--force]
+    python -m bench.meetings [--set main|heldout] [--only en_standup_5 ...] [--force]
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import random
 import re
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,16 +31,15 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from bench import generate_long
+from bench import generate_long, meeting_words_heldout
 from bench.meeting_words import ENGLISH, FRENCH, Phrases
 from services.assemble.transcript import Segment, Transcript, Word
 
 Language = Literal["en", "fr"]
+Bank = Literal["main", "heldout"]
 _T = TypeVar("_T")
 AUDIO_DIR = Path("bench/audio/meetings")
 SYNTH_VERSION = 1  # bump when the way a script becomes audio changes (the script itself is hashed)
-# espeak's pace at 150-170 words a minute, pauses inside a sentence included (fitted on the 5-min meetings)
-WORDS_PER_S = {"en": 3.3, "fr": 3.8}
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class MeetingSpec:
     n_decisions: int
     n_actions: int
     seed: int
+    phrases: Bank = "main"
 
 
 def _people(language: Language, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -71,7 +73,22 @@ MEETINGS: dict[str, MeetingSpec] = {
         MeetingSpec("fr_comite_30", "fr", 30, _people("fr", _FR[:3]), 4, 6, 23),
     )
 }
+_EN_HELDOUT, _FR_HELDOUT = ("Oliver", "Nadia", "Grace"), ("Thomas", "Élodie", "Karim")
+HELDOUT: dict[str, MeetingSpec] = {
+    spec.name: spec
+    for spec in (
+        MeetingSpec("en_heldout_20", "en", 20, _people("en", _EN_HELDOUT), 4, 6, 31, "heldout"),
+        MeetingSpec("fr_heldout_20", "fr", 20, _people("fr", _FR_HELDOUT), 3, 5, 32, "heldout"),
+        MeetingSpec("en_heldout_none_10", "en", 10, _people("en", _EN_HELDOUT[:2]), 0, 0, 41, "heldout"),
+        MeetingSpec("fr_heldout_none_8", "fr", 8, _people("fr", _FR_HELDOUT[:2]), 0, 0, 42, "heldout"),
+    )
+}
+SETS: dict[str, dict[str, MeetingSpec]] = {"main": MEETINGS, "heldout": HELDOUT}
 PHRASES: dict[str, Phrases] = {"en": ENGLISH, "fr": FRENCH}
+BANKS: dict[Bank, dict[str, Phrases]] = {
+    "main": PHRASES,
+    "heldout": {"en": meeting_words_heldout.ENGLISH, "fr": meeting_words_heldout.FRENCH},
+}
 
 
 @dataclass(frozen=True)
@@ -89,8 +106,9 @@ class _Writer:
     def __init__(self, spec: MeetingSpec) -> None:
         self.spec = spec
         self.rng = random.Random(spec.seed)
-        self.words: Phrases = PHRASES[spec.language]
+        self.words: Phrases = BANKS[spec.phrases][spec.language]
         self.names = {f"S{i + 1}": name for i, (name, _) in enumerate(spec.participants)}
+        self.ids = {name: speaker for speaker, name in self.names.items()}
         self.lines: list[Line] = []
         self.items: list[dict[str, Any]] = []
         self.clock_s = 0.0
@@ -111,7 +129,7 @@ class _Writer:
             gap = 1.0
         text = self.words.fix(text)
         self.lines.append(Line(speaker, text[0].upper() + text[1:], round(gap, 2)))
-        self.clock_s += gap + estimate_s(text, self.spec.language)
+        self.clock_s += gap + estimate_s(text, self.words.words_per_s)
         return len(self.lines) - 1
 
     def pair(self) -> tuple[str, str]:
@@ -132,14 +150,18 @@ class _Writer:
         return deck.pop()
 
     def exchange(self, lines: tuple[str, ...], slots: dict[str, str], a: str, b: str) -> list[int]:
-        """Say a template's lines ("A:..." or "B:..."; "!" instead of ":" marks an item line)."""
+        """Say a template's lines ("A:...", "B:..." or "P:..."; "!" instead of ":" marks an item line)."""
         marked = []
         for line in lines:
-            speaker = a if line[0] == "A" else b
+            speaker = self.role(line[0], slots, a, b)
             index = self.say(speaker, line[2:].format(**slots))
             if line[1] == "!":
                 marked.append(index)
         return marked
+
+    def role(self, role: str, slots: dict[str, str], a: str, b: str) -> str:
+        """The speaker a template's "A", "B" or "P" (the third person its {P} names) stands for."""
+        return {"A": a, "B": b}.get(role) or self.ids[slots["P"]]
 
     def slots(self, a: str, b: str) -> dict[str, str]:
         others = [s for s in self.names if s not in (a, b)] or [b]
@@ -177,7 +199,7 @@ class _Writer:
         slots = {**self.slots(a, b), "d": core.clause}
         marked = self.exchange(self.pick(self.words.decided), slots, a, b)
         text = core.clause[0].upper() + core.clause[1:] + "."
-        self._item("decision", text, core.keys, None, None, None, marked)
+        self._item("decision", text, core.keys, marked)
 
     def action(self, index: int) -> None:
         core = self.tasks[index]
@@ -187,34 +209,19 @@ class _Writer:
         team_spoken, team = self.rng.choice(self.words.teams)
         slots = {**self.slots(a, b), "a": core.clause, "due": f" {due}" if due else "", "team": team_spoken}
         marked = self.exchange(lines, slots, a, b)
-        speaker = {"A": a, "B": b}.get(owner_role)
+        speaker = None if owner_role == "team" else self.role(owner_role, slots, a, b)
         owner = self.names[speaker] if speaker else team
         spoken_owner = owner if speaker else team_spoken
         text = self.words.fix(self.words.canonical_action.format(owner=spoken_owner, a=core.clause))
         text = text[0].upper() + text[1:-1] + (f" {due}." if due else ".")
-        self._item("action", text, core.keys, owner, speaker, due, marked)
+        self._item("action", text, core.keys, marked, owner=owner, owner_speaker=speaker, due=due)
 
     def _item(
-        self,
-        kind: str,
-        text: str,
-        keys: tuple[str, ...],
-        owner: str | None,
-        owner_speaker: str | None,
-        due: str | None,
-        marked: list[int],
+        self, kind: str, text: str, keys: tuple[str, ...], marked: list[int], **owned: str | None
     ) -> None:
-        self.items.append(
-            {
-                "kind": kind,
-                "text": text,
-                "keys": list(keys),
-                "owner": owner,
-                "owner_speaker": owner_speaker,
-                "due": due,
-                "sentence_span": [marked[0], marked[-1]],
-            }
-        )
+        who = {"owner": None, "owner_speaker": None, "due": None, **owned}
+        span = [marked[0], marked[-1]]
+        self.items.append({"kind": kind, "text": text, "keys": list(keys), **who, "sentence_span": span})
 
     def write(self) -> tuple[list[Line], list[dict[str, Any]]]:
         """The whole script: opening, talk with the items at times spread over it, closing."""
@@ -239,9 +246,9 @@ class _Writer:
         return self.lines, self.items
 
 
-def estimate_s(text: str, language: str) -> float:
-    """How long espeak takes to say a sentence, roughly."""
-    return 0.2 + len(text.split()) / WORDS_PER_S[language]
+def estimate_s(text: str, words_per_s: float) -> float:
+    """How long espeak takes to say a sentence, roughly, at its bank's pace."""
+    return 0.2 + len(text.split()) / words_per_s
 
 
 def script(spec: MeetingSpec) -> tuple[list[Line], list[dict[str, Any]]]:
@@ -260,8 +267,11 @@ def styles(spec: MeetingSpec) -> dict[str, tuple[str, int, int]]:
 
 def spec_hash(spec: MeetingSpec, lines: list[Line]) -> str:
     """Changes whenever the spec, the script it makes, the voices or the synthesis do."""
+    fields = asdict(spec)
+    if spec.phrases == "main":  # the field came later: the main meetings keep their hash and their audio
+        del fields["phrases"]
     payload = {
-        "spec": asdict(spec),
+        "spec": fields,
         "lines": [asdict(line) for line in lines],
         "styles": styles(spec),
         "synth": SYNTH_VERSION,
@@ -304,10 +314,11 @@ def _truth(
 def plan(spec: MeetingSpec) -> dict[str, Any]:
     """The ground truth without audio: the script's times estimated from its word counts."""
     lines, items = script(spec)
+    words_per_s = BANKS[spec.phrases][spec.language].words_per_s
     times, clock = [], 0.0
     for line in lines:
         start = clock + line.gap_s
-        clock = start + estimate_s(line.text, spec.language)
+        clock = start + estimate_s(line.text, words_per_s)
         times.append((start, clock))
     return _truth(spec, lines, items, times, clock + 1.0, "estimated")
 
@@ -356,15 +367,11 @@ def synthesize(spec: MeetingSpec, out_dir: Path = AUDIO_DIR, force: bool = False
     return truth
 
 
-def _words_of(text: str) -> Iterator[str]:
-    yield from re.findall(r"\S+", text)
-
-
 def script_transcript(truth: dict[str, Any]) -> Transcript:
     """The script as a perfect transcript: one segment per sentence, its words spread evenly, speakers S1.."""
     segments = []
     for sentence in truth["sentences"]:
-        tokens = list(_words_of(sentence["text"]))
+        tokens = re.findall(r"\S+", sentence["text"])
         start, end = float(sentence["start"]), float(sentence["end"])
         step = (end - start) / max(len(tokens), 1)
         words = [
@@ -383,20 +390,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", nargs="+", choices=sorted(MEETINGS), help="meetings to make (default: all)")
+    every = {name: spec for specs in SETS.values() for name, spec in specs.items()}
+    parser.add_argument("--set", choices=sorted(SETS), default="main", help="which meetings (default: main)")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(every), help="meetings to make (default: the set's)"
+    )
     parser.add_argument("--force", action="store_true", help="synthesize even when the audio is up to date")
     parser.add_argument("--out", type=Path, default=AUDIO_DIR)
     args = parser.parse_args(argv)
-    for name in args.only or list(MEETINGS):
+    for name in args.only or list(SETS[args.set]):
         started = time.perf_counter()
-        truth = synthesize(MEETINGS[name], args.out, args.force)
+        truth = synthesize(every[name], args.out, args.force)
         row = {
             "name": name,
             "duration_s": truth["duration_s"],
             "sentences": len(truth["sentences"]),
             "items": len(truth["items"]),
             "seconds": round(time.perf_counter() - started, 1),
-            "mp3": str(audio_paths(MEETINGS[name], args.out)[0]),
+            "mp3": str(audio_paths(every[name], args.out)[0]),
         }
         print(json.dumps(row), file=sys.stdout, flush=True)
     return 0

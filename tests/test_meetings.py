@@ -1,4 +1,5 @@
-"""The generated meetings (bench/meetings.py): deterministic scripts whose truth agrees with what is said."""
+"""The generated meetings (bench/meetings.py), main and held-out: deterministic scripts whose truth agrees
+with what is said."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from bench import meetings
 from bench.summary_eval import _judged, coverage, due_right, pooled, rates, score, speaker_labels, tokens
 from services.summarize.summary import ActionItem, Decision, Summary
 
-SPECS = list(meetings.MEETINGS.values())
+SPECS = [spec for specs in meetings.SETS.values() for spec in specs.values()]
+BANKS = [(name, language, bank) for name, banks in meetings.BANKS.items() for language, bank in banks.items()]
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +35,65 @@ def test_the_meetings_asked_for_exist() -> None:
     assert shapes["fr_point_5"] == ("fr", 5, 2, 2, 3)
     assert shapes["fr_bilan_12"] == ("fr", 12, 3, 0, 0)
     assert shapes["fr_comite_30"] == ("fr", 30, 3, 4, 6)
+    held_out = {
+        name: (s.language, s.minutes, len(s.participants), s.n_decisions, s.n_actions, s.phrases)
+        for name, s in meetings.HELDOUT.items()
+    }
+    assert held_out == {
+        "en_heldout_20": ("en", 20, 3, 4, 6, "heldout"),
+        "fr_heldout_20": ("fr", 20, 3, 3, 5, "heldout"),
+        "en_heldout_none_10": ("en", 10, 2, 0, 0, "heldout"),
+        "fr_heldout_none_8": ("fr", 8, 2, 0, 0, "heldout"),
+    }
+    assert {s.phrases for s in meetings.MEETINGS.values()} == {"main"}
+    main_people = {name for s in meetings.MEETINGS.values() for name, _ in s.participants}
+    assert not main_people & {name for s in meetings.HELDOUT.values() for name, _ in s.participants}
+    assert meetings.SETS == {"main": meetings.MEETINGS, "heldout": meetings.HELDOUT}
     for spec in SPECS:  # every participant has a voice of their own
         assert len({voice for _, voice in spec.participants}) == len(spec.participants)
 
 
-def test_plan_is_deterministic_and_the_seed_matters() -> None:
-    spec = meetings.MEETINGS["en_planning_30"]
+def test_the_main_meetings_keep_their_scripts_and_audio() -> None:
+    """The held-out set and the phrases field changed nothing the main meetings say (nor their cache key)."""
+    hashes = {name: meetings.plan(spec)["spec_hash"] for name, spec in meetings.MEETINGS.items()}
+    assert hashes == {
+        "en_standup_5": "a137939341876808",
+        "en_review_15": "cf3843b15c0433f6",
+        "en_planning_30": "c0cf3ad8d7081877",
+        "en_allhands_60": "e23a154273bb09bd",
+        "fr_point_5": "0fb10a118b1b758c",
+        "fr_bilan_12": "4b0165ff531ad0f8",
+        "fr_comite_30": "d2c790ce1a2135ac",
+    }
+
+
+def test_the_held_out_banks_say_things_the_main_banks_never_do() -> None:
+    """No exchange line (short replies aside), due date or item of a held-out bank is a main one."""
+
+    def lines(templates: tuple[tuple[str, ...], ...]) -> set[str]:
+        return {line[2:] for template in templates for line in template if len(line.split()) >= 3}
+
+    for language in ("en", "fr"):
+        main, held_out = meetings.BANKS["main"][language], meetings.BANKS["heldout"][language]
+        for field in ("decided", "negatives", "status", "openings", "closings"):
+            assert not lines(getattr(main, field)) & lines(getattr(held_out, field)), field
+        assert not lines(tuple(t for _, t in main.assigned)) & lines(tuple(t for _, t in held_out.assigned))
+        assert not set(main.dues) & set(held_out.dues)
+        assert not {c.clause for c in main.decisions} & {c.clause for c in held_out.decisions}
+        assert not {t.clause for t in main.tasks} & {t.clause for t in held_out.tasks}
+
+
+@pytest.mark.parametrize("name", ["en_planning_30", "en_heldout_20", "fr_heldout_none_8"])
+def test_plan_is_deterministic_and_the_seed_and_the_bank_matter(name: str) -> None:
+    spec = {**meetings.MEETINGS, **meetings.HELDOUT}[name]
     assert meetings.plan(spec) == meetings.plan(spec)
-    other = meetings.plan(dataclasses.replace(spec, seed=spec.seed + 1))
-    assert other["sentences"] != meetings.plan(spec)["sentences"]
-    assert other["spec_hash"] != meetings.plan(spec)["spec_hash"]
+    for other_spec in (
+        dataclasses.replace(spec, seed=spec.seed + 1),
+        dataclasses.replace(spec, phrases="main" if spec.phrases == "heldout" else "heldout"),
+    ):
+        other = meetings.plan(other_spec)
+        assert other["sentences"] != meetings.plan(spec)["sentences"]
+        assert other["spec_hash"] != meetings.plan(spec)["spec_hash"]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
@@ -94,6 +145,14 @@ def test_meetings_without_items_still_say_the_words_that_fool_a_cue_ranker(plans
     for name, cues in (
         ("en_review_15", ("decid", "will", "final", "let's")),
         ("fr_bilan_12", ("décid", "va", "final")),
+        (
+            "en_heldout_none_10",
+            ("decided", "we'll", "let's", "i'll", "agreed", "let me", "tomorrow", "in charge"),
+        ),
+        (
+            "fr_heldout_none_8",
+            ("décid", "on va", "je vais", "d'accord", "allez", "demain", "s'occupe", "je me charge"),
+        ),
     ):
         truth = plans[name]
         assert truth["items"] == []
@@ -115,15 +174,16 @@ def test_script_transcript_is_the_script_word_for_word(plans: dict[str, dict]) -
         assert abs(segment.words[-1].end - sentence["end"]) < 1e-6
 
 
-def test_keys_belong_to_one_item_only() -> None:
-    for phrases in meetings.PHRASES.values():
-        cores = (*phrases.decisions, *phrases.tasks)
-        keys = [k.casefold() for c in cores for k in c.keys]
-        assert len(keys) == len(set(keys))
-        for core in cores:  # nor does another item's clause say one of them
-            for other in cores:
-                if other is not core:
-                    assert coverage(core.keys, other.clause) == 0, (core, other)
+@pytest.mark.parametrize(("name", "language", "phrases"), BANKS, ids=[f"{n}-{lang}" for n, lang, _ in BANKS])
+def test_keys_belong_to_one_item_only(name: str, language: str, phrases: meetings.Phrases) -> None:
+    cores = (*phrases.decisions, *phrases.tasks)
+    keys = [k.casefold() for c in cores for k in c.keys]
+    assert len(keys) == len(set(keys))
+    for core in cores:  # nor does another item's clause (or, for a task, the clause done) say one of them
+        for other in cores:
+            if other is not core:
+                assert coverage(core.keys, other.clause) == 0, (core, other)
+                assert coverage(core.keys, getattr(other, "done", "")) == 0, (core, other)
 
 
 # --- the scorer (bench/summary_eval.py) on summaries made by hand -----------------------------------
