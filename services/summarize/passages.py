@@ -111,8 +111,11 @@ def score(sentences: list[Sentence], cues: Cues) -> Counter[str]:
     return counts
 
 
-def commitment(text: str, cues: Cues) -> Literal["decision", "action", "task"] | None:
+def commitment(text: str, cues: Cues) -> Literal["decision", "action", "task", "accept"] | None:
     """What a sentence commits to on its own: "decision", "action", or None.
+
+    "task" is a task's verb with no modal (an action only with an owner named), "accept" a yes to
+    the request before it (an action only when that request is one).
 
     A question, a hypothesis or a doubt ("we could", "if the budget allows", "not yet") commits to
     nothing, whatever cue word it holds.
@@ -125,7 +128,7 @@ def commitment(text: str, cues: Cues) -> Literal["decision", "action", "task"] |
     if cues.action.search(text) or cues.self_owner.search(text) or cues.assigned.search(text):
         return "action"
     if cues.accept.search(text):  # "Sure, I can do that.": takes on the request said before it
-        return "action"
+        return "accept"
     if cues.task.search(text):
         return "task"  # an action only when someone is named for it
     return None
