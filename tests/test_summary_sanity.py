@@ -24,7 +24,7 @@ from bench.meetings import MEETINGS, plan, script_transcript
 from bench.summary_eval import score
 from services.assemble.transcript import Segment, Transcript
 from services.summarize.config import SummarizeSettings
-from services.summarize.extractive import keyword_chapters
+from services.summarize.extractive import summarize_extractive
 from services.summarize.guard import guard
 from services.summarize.handler import SummarizeHandler
 from services.summarize.llm_server import LlamaServer, llama_server_missing
@@ -119,11 +119,37 @@ def test_every_rule_catches_what_a_small_model_writes() -> None:
         "It was the news of the day, with the death of a cyclist.",
     )
     assert [v.rule for v in check(english, radio())] == ["language"]
+    claims = Summary(
+        method="llm",
+        model="local/test",
+        language="fr",
+        overview="Le débat sur les retraites continue. La décision est de répondre ce soir.",
+        speakers=[SpeakerNote(speaker="SPEAKER_1", contribution="surtout sur")],
+    )
+    assert sorted(v.rule for v in check(claims, radio())) == ["invented", "keyword"]
+
+
+def test_the_guard_takes_out_structure_the_recording_does_not_have() -> None:
+    transcript = radio()
+    claims = Summary(
+        method="llm",
+        model="local/test",
+        language="fr",
+        title="Compte rendu de réunion",
+        overview="Le débat sur les retraites continue. La décision est de répondre ce soir.",
+        key_points=["Nous sommes en direct, c'est l'actualité de ce mardi."],
+        speakers=[SpeakerNote(speaker="SPEAKER_1", contribution="Réponse de Nicolas et de Robert ce soir.")],
+    )
+    kept = guard(claims, transcript, summarize_extractive(transcript))
+    assert check(kept, transcript) == []
+    assert kept.overview == "Le débat sur les retraites continue."
+    assert kept.title.startswith("Résumé :") and kept.made_by["title"] == "keywords"  # said nothing said
+    assert kept.speakers[0].contribution.startswith("surtout sur")  # a copied sentence says nothing of them
 
 
 def test_the_guard_keeps_the_rules_and_says_what_it_left_out() -> None:
     transcript = radio()
-    kept = guard(broken_summary(), transcript, keyword_chapters(transcript))
+    kept = guard(broken_summary(), transcript, summarize_extractive(transcript))
     assert check(kept, transcript) == []
     assert not kept.decisions and not kept.action_items  # the excerpt decides nothing
     assert kept.key_points == [

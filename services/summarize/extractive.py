@@ -24,12 +24,14 @@ _TEXT = {
         "lead": "A {duration} recording with {speakers} speaker(s), mostly about {topics}.",
         "about": "mostly about {topics}",
         "part": "Part {n}: {topics}",
+        "few": "a few words, nothing to name",
     },
     "fr": {
         "title": "Résumé : {topics}",
         "lead": "Un enregistrement de {duration} avec {speakers} intervenant(s), surtout sur {topics}.",
         "about": "surtout sur {topics}",
         "part": "Partie {n} : {topics}",
+        "few": "quelques mots, rien à nommer",
     },
 }
 
@@ -156,7 +158,11 @@ def speaker_notes(
     return [
         SpeakerNote(
             speaker=speaker,
-            contribution=text["about"].format(topics=", ".join(_top_terms(terms[speaker], 4))),
+            contribution=(
+                text["about"].format(topics=", ".join(_top_terms(terms[speaker], 4)))
+                if terms[speaker]
+                else text["few"]
+            ),
             share=round(spoken[speaker] / total, 3),
         )
         for speaker in transcript.speakers

@@ -9,6 +9,7 @@ removed (the transcript itself is never touched).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import msgspec
@@ -16,7 +17,7 @@ import msgspec
 from services.assemble.transcript import Transcript
 from services.summarize.language import cues_for
 from services.summarize.passages import Sentence, commitment, sentences_of
-from services.summarize.sanity import LABEL, NEAR_S, keyword_entries, similar
+from services.summarize.sanity import ACTION_WORDS, DECISION_WORDS, LABEL, NEAR_S, keyword_entries, similar
 from services.summarize.summary import ActionItem, Chapter, Summary
 from services.summarize.words import content_words, fold, is_content, real_owner, stopwords, tokens
 
@@ -40,10 +41,16 @@ _SAID = {
 }
 
 
-def guard(summary: Summary, transcript: Transcript, keyword_chapters: list[Chapter]) -> Summary:
-    """The summary without what breaks a sanity rule; its note says what was removed and why."""
+def guard(summary: Summary, transcript: Transcript, plain: Summary) -> Summary:
+    """The summary without what breaks a sanity rule; its note says what was removed and why.
+
+    `plain` is the transcript's extractive summary: what a title, an overview, a chapter title or a
+    speaker's line falls back to when the model's says nothing of the recording.
+    """
     if summary.method == "none":
         return summary
+    summary = _grounded_prose(summary, transcript, plain)
+    keyword_chapters = plain.chapters
     language = transcript.language
     sentences = sentences_of(transcript)
     removed: Counter[str] = Counter()
@@ -73,6 +80,56 @@ def guard(summary: Summary, transcript: Transcript, keyword_chapters: list[Chapt
         speakers=speakers,
         note=_note(summary.note, removed, language),
     )
+
+
+# what a small model copies from its instructions instead of summarising ("the sentences are numbered")
+_PROMPT_ECHO = re.compile(
+    r"num[ée]rot|numbered|\bJSON\b|\b[DAC]\d+\b|phrases les plus importantes|most informative sentences|"
+    r"horodatage|timestamp",
+    re.IGNORECASE,
+)
+_SENTENCE_ENDS = re.compile(r"[.!?…](?:\s|,|$)")
+
+
+def _grounded_prose(summary: Summary, transcript: Transcript, plain: Summary) -> Summary:
+    """The model's title, overview and speaker lines where they are about the recording, else plain's."""
+    if summary is plain or summary.method != "llm":
+        return summary
+    language = transcript.language
+    said = {w for s in transcript.segments for w in content_words(s.text, language)}
+    made_by = dict(summary.made_by)
+    title, overview = summary.title, summary.overview
+    if not set(content_words(title, language)) & said:  # "Meeting summary", "Compte rendu de réunion"
+        title, made_by["title"] = plain.title, "keywords"
+    if not overview or _PROMPT_ECHO.search(overview) or not set(content_words(overview, language)) & said:
+        overview, made_by["overview"] = plain.overview, "extracted"
+    lines = {n.speaker: n for n in plain.speakers}
+    sentences = [s.text for s in sentences_of(transcript)]
+    speakers = []
+    for note in summary.speakers:
+        text = note.contribution
+        strung = len(_SENTENCE_ENDS.findall(text)) > 1 or len(text.split()) > 40
+        if note.speaker in lines and (strung or any(similar(text, s, language) for s in sentences)):
+            note = lines[note.speaker]  # sentences copied or strung together: nothing on what they brought
+            made_by["speakers"] = "keywords"
+        speakers.append(note)
+    overview = _no_claims(overview, summary)
+    points = [p for p in summary.key_points if _no_claims(p, summary)]
+    return msgspec.structs.replace(
+        summary, title=title, overview=overview, key_points=points, speakers=speakers, made_by=made_by
+    )
+
+
+def _no_claims(text: str, summary: Summary) -> str:
+    """The text without its sentences that speak of decisions or actions the summary does not have."""
+    kept = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if (DECISION_WORDS.search(sentence) and not summary.decisions) or (
+            ACTION_WORDS.search(sentence) and not summary.action_items
+        ):
+            continue  # "The decision was to stay longer": structure the recording does not have
+        kept.append(sentence)
+    return " ".join(kept)
 
 
 def _count(removed: Counter[str], what: str) -> bool:

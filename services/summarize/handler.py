@@ -22,7 +22,7 @@ from runtime.storage.base import ObjectNotFound, Storage
 from services.assemble.formats import from_json
 from services.assemble.transcript import Transcript
 from services.summarize.config import SummarizeSettings
-from services.summarize.extractive import keyword_chapters, summarize_extractive
+from services.summarize.extractive import summarize_extractive
 from services.summarize.guard import guard
 from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, summarize_map_reduce
 from services.summarize.local import LocalModels
@@ -76,7 +76,12 @@ class SummarizeHandler:
     ) -> Summary:
         """The summary a job asked for, through the guard (guard.py) that keeps the sanity rules."""
         summary = await self._summary(transcript, method, model)
-        return await asyncio.to_thread(guard, summary, transcript, keyword_chapters(transcript))
+        plain = (
+            summary
+            if summary.method == "extractive"
+            else await asyncio.to_thread(summarize_extractive, transcript)
+        )
+        return await asyncio.to_thread(guard, summary, transcript, plain)
 
     async def _summary(self, transcript: Transcript, method: str, model: str | None) -> Summary:
         """The summary a job asked for, falling back to extractive when the model fails for good."""

@@ -9,6 +9,7 @@
     owner       an owner that names nobody: a pronoun, a fragment ("And still he"), or a name the
                 transcript never says (a speaker label is always a valid owner)
     language    the summary is not in the transcript's language
+    invented    an overview or key point that speaks of decisions or tasks the summary has none of
 
 `check` returns every violation; an empty list is a sane summary. The summarize stage keeps these
 rules by construction (see guard.py); this module only reads.
@@ -34,7 +35,7 @@ LABEL = re.compile(
 )
 KEYWORD_LIST = re.compile(
     r"^(?:part|partie|summary|résumé|chapter|chapitre)\b[^:]*?\s*:\s*(?P<list>.+)$|"
-    r"^(?:mostly about|surtout sur)\s+(?P<about>.+)$",
+    r"^(?:mostly about|surtout sur)(?:\s+(?P<about>.*))?$",
     re.IGNORECASE,
 )
 NEAR_S = 20.0  # how far from an item's time its sentence may be
@@ -69,7 +70,23 @@ def check(summary: Summary, transcript: Transcript) -> list[Violation]:
         *_ungrounded(summary, sentences, language),
         *_owners(summary, transcript),
         *_language(summary, language),
+        *_claims(summary),
     ]
+
+
+DECISION_WORDS = re.compile(r"\b(?:decisions?|decided|décisions?|décidée?s?)\b", re.IGNORECASE)
+ACTION_WORDS = re.compile(r"\b(?:action items?|tasks?|actions? à mener|tâches?)\b", re.IGNORECASE)
+
+
+def _claims(summary: Summary) -> list[Violation]:
+    """Prose that speaks of decisions or actions the summary has none of (invented structure)."""
+    found = []
+    for where, text in [("overview", summary.overview), *(("key point", p) for p in summary.key_points)]:
+        if DECISION_WORDS.search(text) and not summary.decisions:
+            found.append(Violation("invented", f"{where} speaks of a decision, none was taken: {text!r}"))
+        elif ACTION_WORDS.search(text) and not summary.action_items:
+            found.append(Violation("invented", f"{where} speaks of a task, none was given: {text!r}"))
+    return found
 
 
 def keyword_entries(text: str) -> list[str] | None:
@@ -91,6 +108,8 @@ def _keywords(summary: Summary, language: str | None) -> list[Violation]:
         entries = keyword_entries(text)
         if where == "chapter" and not content_words(text, language):
             found.append(Violation("keyword", f"chapter title of stop words only: {text!r}"))
+        if entries == []:
+            found.append(Violation("keyword", f"{where}: an empty keyword list ({text!r})"))
         for entry in entries or []:
             if not any(is_content(t, stop) for t in tokens(entry)):
                 found.append(Violation("keyword", f"{where} keyword {entry!r} is a function word ({text!r})"))

@@ -60,6 +60,7 @@ _decoder = msgspec.json.Decoder(Summary)
 
 _LABELS = {
     "en": {
+        "title": "Title",
         "overview": "Overview",
         "key_points": "Key points",
         "decisions": "Decisions",
@@ -77,6 +78,7 @@ _LABELS = {
         "made.model": "the model",
     },
     "fr": {
+        "title": "Titre",
         "overview": "Vue d'ensemble",
         "key_points": "Points clés",
         "decisions": "Décisions",
