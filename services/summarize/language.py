@@ -50,7 +50,8 @@ _EN = Cues(
         r"\b("
         + _words(
             r"decid\w*",
-            r"decision",
+            r"(?:the|our|my|that's the|that is the) decision (?:is|was)",
+            r"decision made",
             r"agreed",
             r"agree to",
             r"approved",
@@ -164,6 +165,9 @@ _EN = Cues(
             r"wait for",
             r"let's wait",
             r"later",
+            r"as you know",
+            r"never decided",
+            r"did(?: not|n't) work",
             r"depends? on",
             r"will depend",
             r"last (?:year|time|month|week|quarter)",
@@ -204,7 +208,8 @@ _FR = Cues(
         r"\b("
         + _words(
             r"décid\w*",
-            r"décision",
+            r"(?:la|notre) décision (?:est|c'est)",
+            r"décision prise",
             r"(?:on est|sommes|tout le monde est|tous|on s'est mis|nous nous sommes mis) d'accord "
             r"(?:pour|sur)",
             r"convenu",
@@ -315,6 +320,9 @@ _FR = Cues(
             r"(?:ne|n') ?(?:décid|tranch|valid)\w* pas",
             r"je (?:vais|dois) (?:être honnête|avouer|dire)",
             r"j'avoue",
+            r"comme vous (?:le )?savez",
+            r"jamais décidé",
+            r"n'a pas marché",
             r"idéalement",
             r"(?:ne|n') ?(?:\w+ )?pas (?:décid\w*|d'accord|validé\w*)",
         )
