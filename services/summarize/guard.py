@@ -16,10 +16,19 @@ import msgspec
 
 from services.assemble.transcript import Transcript
 from services.summarize.language import cues_for
-from services.summarize.passages import Sentence, commitment, sentences_of
-from services.summarize.sanity import ACTION_WORDS, DECISION_WORDS, LABEL, NEAR_S, keyword_entries, similar
+from services.summarize.passages import Sentence, sentences_of
+from services.summarize.sanity import (
+    ACTION_WORDS,
+    DECISION_WORDS,
+    LABEL,
+    keyword_entries,
+    owner_problem,
+    said_text,
+    similar,
+    stated,
+)
 from services.summarize.summary import ActionItem, Chapter, Summary
-from services.summarize.words import content_words, fold, is_content, real_owner, stopwords, tokens
+from services.summarize.words import content_words, is_content, stopwords, tokens
 
 _SAID = {
     "en": {
@@ -49,21 +58,22 @@ def guard(summary: Summary, transcript: Transcript, plain: Summary) -> Summary:
     """
     if summary.method == "none":
         return summary
-    summary = _grounded_prose(summary, transcript, plain)
+    sentences = sentences_of(transcript)
+    summary = _grounded_prose(summary, transcript, sentences, plain)
     keyword_chapters = plain.chapters
     language = transcript.language
-    sentences = sentences_of(transcript)
+    cues, said = cues_for(language), said_text(transcript)
     removed: Counter[str] = Counter()
     points = _points(summary.key_points, language, removed)
     decisions = [
         msgspec.structs.replace(d, text=_unlabel(d.text))
         for d in summary.decisions
-        if _stated(d.at_s, sentences, language) or _count(removed, "decision")
+        if stated(d.at_s, sentences, cues) or _count(removed, "decision")
     ]
     actions = [
-        _owned(msgspec.structs.replace(a, text=_unlabel(a.text)), transcript, removed)
+        _owned(msgspec.structs.replace(a, text=_unlabel(a.text)), transcript, said, removed)
         for a in summary.action_items
-        if _stated(a.at_s, sentences, language) or _count(removed, "action")
+        if stated(a.at_s, sentences, cues) or _count(removed, "action")
     ]
     chapters = [_titled(c, keyword_chapters, language, removed) for c in summary.chapters]
     speakers = [
@@ -91,7 +101,9 @@ _PROMPT_ECHO = re.compile(
 _SENTENCE_ENDS = re.compile(r"[.!?…](?:\s|,|$)")
 
 
-def _grounded_prose(summary: Summary, transcript: Transcript, plain: Summary) -> Summary:
+def _grounded_prose(
+    summary: Summary, transcript: Transcript, sentences: list[Sentence], plain: Summary
+) -> Summary:
     """The model's title, overview and speaker lines where they are about the recording, else plain's."""
     if summary is plain or summary.method != "llm":
         return summary
@@ -104,12 +116,11 @@ def _grounded_prose(summary: Summary, transcript: Transcript, plain: Summary) ->
     if not overview or _PROMPT_ECHO.search(overview) or not set(content_words(overview, language)) & said:
         overview, made_by["overview"] = plain.overview, "extracted"
     lines = {n.speaker: n for n in plain.speakers}
-    sentences = [s.text for s in sentences_of(transcript)]
     speakers = []
     for note in summary.speakers:
         text = note.contribution
         strung = len(_SENTENCE_ENDS.findall(text)) > 1 or len(text.split()) > 40
-        if note.speaker in lines and (strung or any(similar(text, s, language) for s in sentences)):
+        if note.speaker in lines and (strung or any(similar(text, s.text, language) for s in sentences)):
             note = lines[note.speaker]  # sentences copied or strung together: nothing on what they brought
             made_by["speakers"] = "keywords"
         speakers.append(note)
@@ -153,22 +164,11 @@ def _points(points: list[str], language: str | None, removed: Counter[str]) -> l
     return kept
 
 
-def _stated(at_s: float | None, sentences: list[Sentence], language: str | None) -> bool:
-    cues = cues_for(language)
-    near = (s for s in sentences if at_s is None or s.start - NEAR_S <= at_s <= s.end + NEAR_S)
-    return any(commitment(s.text, cues) for s in near)
-
-
-def _owned(item: ActionItem, transcript: Transcript, removed: Counter[str]) -> ActionItem:
-    owner = item.owner
-    if owner is None or owner in transcript.speakers:
+def _owned(item: ActionItem, transcript: Transcript, said: str, removed: Counter[str]) -> ActionItem:
+    if owner_problem(item.owner, transcript, said) is None:
         return item
-    said = fold(" ".join(s.text for s in transcript.segments))
-    named = real_owner(owner, transcript.language)
-    if named is None or not all(fold(w) in said for w in content_words(named, transcript.language)):
-        removed["owner"] += 1
-        return msgspec.structs.replace(item, owner=None)
-    return item
+    removed["owner"] += 1
+    return msgspec.structs.replace(item, owner=None)
 
 
 def _titled(

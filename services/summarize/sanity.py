@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from services.assemble.transcript import Transcript
-from services.summarize.language import cues_for
+from services.summarize.language import Cues, cues_for
 from services.summarize.passages import Sentence, commitment, sentences_of
 from services.summarize.summary import Summary
 from services.summarize.words import content_words, fold, is_content, real_owner, stopwords, tokens
@@ -150,24 +150,41 @@ def _ungrounded(summary: Summary, sentences: list[Sentence], language: str | Non
     items = [("decision", d.text, d.at_s) for d in summary.decisions]
     items += [("action", a.text, a.at_s) for a in summary.action_items]
     for kind, text, at_s in items:
-        near = [s for s in sentences if at_s is None or s.start - NEAR_S <= at_s <= s.end + NEAR_S]
-        if not any(commitment(s.text, cues) for s in near):
+        if not stated(at_s, sentences, cues):
             where = f" at {at_s:.0f} s" if at_s is not None else ""
             found.append(Violation("ungrounded", f"{kind}{where} that no sentence states: {text!r}"))
     return found
 
 
+def stated(at_s: float | None, sentences: list[Sentence], cues: Cues) -> bool:
+    """A sentence within NEAR_S of `at_s` (anywhere when None) commits: what a decision or action needs."""
+    near = (s for s in sentences if at_s is None or s.start - NEAR_S <= at_s <= s.end + NEAR_S)
+    return any(commitment(s.text, cues) for s in near)
+
+
+def said_text(transcript: Transcript) -> str:
+    """The transcript's words, folded, for owner_problem."""
+    return fold(" ".join(s.text for s in transcript.segments))
+
+
+def owner_problem(owner: str | None, transcript: Transcript, said: str) -> str | None:
+    """What is wrong with an owner ("names nobody", "is never said"); None for a label or a name said."""
+    if owner is None or owner in transcript.speakers:
+        return None
+    if real_owner(owner, transcript.language) is None:
+        return "names nobody"
+    if not all(fold(w) in said for w in content_words(owner, transcript.language)):
+        return "is never said"
+    return None
+
+
 def _owners(summary: Summary, transcript: Transcript) -> list[Violation]:
-    said = fold(" ".join(s.text for s in transcript.segments))
+    said = said_text(transcript)
     found = []
     for item in summary.action_items:
-        owner = item.owner
-        if owner is None or owner in transcript.speakers:
-            continue
-        if real_owner(owner, transcript.language) is None:
-            found.append(Violation("owner", f"owner {owner!r} names nobody: {item.text!r}"))
-        elif not all(fold(w) in said for w in content_words(owner, transcript.language)):
-            found.append(Violation("owner", f"owner {owner!r} is never said: {item.text!r}"))
+        problem = owner_problem(item.owner, transcript, said)
+        if problem:
+            found.append(Violation("owner", f"owner {item.owner!r} {problem}: {item.text!r}"))
     return found
 
 
