@@ -8,7 +8,7 @@ FILE   ?= tests/fixtures/conversations/two_voices.mp3
 OUT    ?= out
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps run up test test-all bench fixtures lint deploy-check config-reference clean
+.PHONY: setup system-deps run up test test-all bench fixtures lint deploy-check images images-smoke config-reference clean
 
 setup: system-deps $(STAMP)
 
@@ -58,6 +58,15 @@ fixtures: setup
 ## deploy-check: hadolint, the Railway definition type-checked (tsc) and evaluated, the compose file validated
 deploy-check: setup
 	deploy/check.sh $(BIN)
+
+## images: build all seven service images from deploy/Dockerfile (docker, podman or buildah); sizes and times in bench/out/images.json
+images:
+	@scripts/system-deps.sh --images
+	python3 deploy/images/build.py $(IMAGES_ARGS)
+
+## images-smoke: run every service from its own image (root, buildah), push a recording to a summary, check health and drain (~10 min)
+images-smoke: setup images
+	$(BIN)/python deploy/images/smoke.py
 
 ## config-reference: regenerate docs/configuration.md from the settings classes
 config-reference: setup

@@ -157,6 +157,23 @@ def test_every_service_has_an_image_a_compose_service_and_a_railway_service() ->
         assert f'"-m", "{module}"' in DOCKERFILE.read_text().split(f" AS {stage}\n", 1)[1].split("\nFROM ")[0]
 
 
+def test_compose_and_railway_configure_each_service_alike() -> None:
+    """Both name the same variables per service and stop it with the same grace (values may differ:
+    compose interpolates what Railway keeps in the dashboard; BUILD_TARGET is Railway's --target)."""
+    needs_railway_packages()
+    resources = railway_resources()
+    compose = compose_file()["services"]
+    for stage in SERVICE_MODULES:
+        railway = resources[f"service.{stage}"]
+        railway_names = set(railway["variables"]) - {"BUILD_TARGET"}
+        compose_names = set(compose[stage].get("environment") or {})
+        assert railway_names == compose_names, f"{stage}: only in one file: {sorted(railway_names ^ compose_names)}"
+        grace_s = int(str(compose[stage]["stop_grace_period"]).removesuffix("s"))
+        assert grace_s == railway["deploy"]["drainingSeconds"], stage
+        drain_s = float(compose[stage]["environment"]["AODIO_NATS_DRAIN_TIMEOUT_S"])
+        assert grace_s > drain_s, f"{stage}: the stop grace must outlast the drain"
+
+
 def deploy_variables() -> dict[str, set[str]]:
     """Every variable each deploy file sets, by file."""
     compose = compose_file()

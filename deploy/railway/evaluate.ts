@@ -8,6 +8,12 @@ const definition = await program(createRailwayContext({ environment: "production
 const resources = (definition.resources ?? []).flat() as ResourceNode[];
 const names = resources.map((r) => r.address);
 if (new Set(names).size !== names.length) throw new Error(`duplicate resources: ${names.join(", ")}`);
+// --full: every resource as the SDK defines it (variables with their values and references), which
+// deploy/images/smoke.py reads to configure each service exactly as Railway would.
+if (process.argv.includes("--full")) {
+  console.log(JSON.stringify({ project: definition.name, resources }, null, 1));
+  process.exit(0);
+}
 console.log(JSON.stringify({ project: definition.name, resources: resources.map((r) => {
   const node = r as ResourceNode & { variables?: Record<string, unknown>; build?: unknown; deploy?: unknown };
   return { address: r.address, variables: Object.keys(node.variables ?? {}), deploy: node.deploy };
