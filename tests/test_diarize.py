@@ -299,6 +299,14 @@ async def test_bad_model_path_is_permanent_and_names_the_setting(tmp_path: Path,
         await stage.handler.handle(stage.event(None), stage.context())
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+async def test_cuda_without_a_device_is_permanent_and_names_the_setting(tmp_path: Path) -> None:
+    stage = Stage(DiarizeHandler(DiarizeSettings(device="cuda")), tmp_path)
+    with pytest.raises(PermanentError, match="AODIO_DIARIZE_DEVICE=cuda but no CUDA device") as raised:
+        await stage.handler.handle(stage.event(None), stage.context())
+    assert "diarize_segmentation_model" not in raised.value.reason  # the worker's setting, not the job's
+
+
 async def test_missing_audio_is_permanent_with_a_reason(tmp_path: Path) -> None:
     stage = Stage(DiarizeHandler(DiarizeSettings()), tmp_path)
     with pytest.raises(PermanentError, match="missing from storage"):

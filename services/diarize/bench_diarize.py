@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     settings = DiarizeSettings()
-    cache = DiarizerCache(settings.window_tuning(soundfile.info(str(args.audio)).duration))
+    cache = DiarizerCache(settings.window_tuning(soundfile.info(str(args.audio)).duration), settings.device)
     diarizer = cache.get(ModelNames(settings.segmentation_path(), settings.embedding_path()))
     tuning = settings.global_tuning()
     if args.window_s is not None:

@@ -205,7 +205,8 @@ def fbank(waveform: np.ndarray) -> torch.Tensor:
 
 @torch.inference_mode()
 def embed(model: CAMPPlus, features: torch.Tensor) -> np.ndarray:
-    """L2-normalised embedding of fbank frames (frames, 80), mean-normalised over those frames."""
-    normalised = features - features.mean(0, keepdim=True)
-    vector = model(normalised.unsqueeze(0))[0]
-    return F.normalize(vector, dim=0).numpy()
+    """L2-normalised embedding of fbank frames (frames, 80), mean-normalised, on the model's device."""
+    normalised = features - features.mean(0, keepdim=True)  # on the CPU, as fbank made them
+    device = next(model.parameters()).device
+    vector = model(normalised.unsqueeze(0).to(device))[0]
+    return F.normalize(vector, dim=0).cpu().numpy()

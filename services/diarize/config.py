@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,8 @@ class DiarizeSettings(BaseSettings):
     min_speaker_s: float = Field(default=3.0, ge=0.0)
     min_embed_s: float = Field(default=0.25, gt=0.0)  # speech in a chunk that gets an embedding
     min_cluster_s: float = Field(default=0.5, ge=0.0)  # chunk speech that may found a local cluster
+    # auto: cuda when torch sees a CUDA device, else cpu; cuda without one fails at model load
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
     cpu_threads: int = Field(default=1, ge=1, le=64)
     concurrency: int = Field(default=1, ge=1, le=8)
 

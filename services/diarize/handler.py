@@ -22,7 +22,7 @@ from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound
 from services.diarize.clustering import SpeakerBounds
 from services.diarize.config import DiarizeSettings
-from services.diarize.models import DiarizerCache, ModelError, ModelNames, WindowDiarizer
+from services.diarize.models import DeviceError, DiarizerCache, ModelError, ModelNames, WindowDiarizer
 from services.diarize.output import rttm_text, turns_json
 from services.diarize.pipeline import AudioError, Diarization, diarize_file
 
@@ -34,7 +34,7 @@ class DiarizeHandler:
 
     def __init__(self, settings: DiarizeSettings) -> None:
         self.settings = settings
-        self.diarizers = DiarizerCache(settings.window_tuning())
+        self.diarizers = DiarizerCache(settings.window_tuning(), settings.device)
         torch.set_num_threads(settings.cpu_threads)
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
@@ -112,6 +112,8 @@ class DiarizeHandler:
     def _diarizer(self, names: ModelNames, duration_s: float) -> WindowDiarizer:
         try:
             return self.diarizers.get(names, self.settings.window_tuning(duration_s))
+        except DeviceError as exc:  # the worker's setting, not the job's: its reason says what to do
+            raise PermanentError(exc.reason) from exc
         except ModelError as exc:
             raise PermanentError(
                 f"{exc.reason}. Set it (or the job's diarize_segmentation_model / diarize_embedding_model) "

