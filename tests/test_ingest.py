@@ -130,3 +130,38 @@ def test_unknown_output_lists_what_exists(api):
     job_id = client.post("/v1/jobs", files={"file": ("a.wav", b"RIFF" + b"0" * 64)}).json()["job_id"]
     reply = client.get(f"/v1/jobs/{job_id}/outputs/transcript_srt")
     assert reply.status_code == 404 and "source" in reply.json()["detail"]
+
+
+def test_ingest_on_the_ipv6_wildcard_also_answers_ipv4_clients() -> None:
+    """AODIO_INGEST_HOST="::" (Railway's private network) must still take 127.0.0.1, the health check's."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from services.ingest.main import dual_stack_socket
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    assert dual_stack_socket("0.0.0.0", 0) is None  # other hosts: uvicorn opens its own socket
+    sock = dual_stack_socket("::", 0)
+    assert sock is not None
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="::", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for url in (f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"):
+            assert httpx.get(url, timeout=5).text == "ok", url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

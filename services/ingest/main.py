@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import sys
 
 import uvicorn
@@ -26,6 +27,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def dual_stack_socket(host: str, port: int) -> socket.socket | None:
+    """For host "::", one listening socket for IPv6 and IPv4 alike; None for any other host.
+
+    asyncio sets IPV6_V6ONLY on the sockets it opens, so "::" would refuse 127.0.0.1 (the image's
+    health check) and every IPv4 client; Railway's private network needs "::" for IPv6.
+    """
+    if host.strip("[]") != "::":
+        return None
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", port))
+    return sock
+
+
 def main() -> None:
     configure_logging("ingest")
     settings = IngestSettings()
@@ -43,9 +59,11 @@ def main() -> None:
         log.warning("no API key configured: the API is open to anyone who can reach %s", settings.host)
     egress = open_policy(EgressSettings(), log, "from-url fetches")
     app = create_app(settings, NatsSettings(), StorageSettings(), egress, RetentionSettings())
-    uvicorn.run(
+    config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10
     )
+    sock = dual_stack_socket(settings.host, settings.port)
+    uvicorn.Server(config).run(sockets=[sock] if sock else None)
 
 
 if __name__ == "__main__":
