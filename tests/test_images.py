@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 build = load_script(ROOT / "deploy/images/build.py")
 sys.path.insert(0, str(ROOT / "deploy/images"))
 smoke = load_script(ROOT / "deploy/images/smoke.py")
+containers = load_script(ROOT / "deploy/images/containers.py")
 
 
 def test_buildah_and_podman_keep_the_dockerfile_shell_and_healthcheck() -> None:
@@ -32,6 +33,18 @@ def test_buildah_and_podman_keep_the_dockerfile_shell_and_healthcheck() -> None:
             assert f"{build.CA_DIR}:{build.CA_DIR}:ro" in argv
     docker = build.build_argv("docker", "ingest", "aodio-ingest", {}, True)
     assert docker[:2] == ["docker", "build"] and "--no-cache" in docker and "-v" not in docker
+
+
+def test_the_service_process_is_found_by_its_resolved_program_not_by_buildahs_helpers() -> None:
+    cmd = ["python", "-m", "services.notify.main"]
+    # what /proc showed in the image: exec resolved `python` on PATH to the venv's interpreter
+    assert containers.is_command(["/opt/venv/bin/python", "-m", "services.notify.main"], cmd)
+    # buildah's chroot helper and `buildah run` itself carry the command as their arguments
+    assert not containers.is_command(["buildah-chroot-exec", "python", "-m", "services.notify.main"], cmd)
+    assert not containers.is_command(["buildah", "run", "x", "--", *cmd], cmd)
+    assert not containers.is_command(["/opt/venv/bin/python", "-m", "services.ingest.main"], cmd)
+    assert not containers.is_command(["/bin/sh", "-c", "python -m services.notify.main"], cmd)
+    assert not containers.is_command([], cmd)
 
 
 def test_image_sizes_are_read_from_the_builders_column() -> None:

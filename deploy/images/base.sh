@@ -34,4 +34,4 @@ buildah config --env LANG=C.UTF-8 \
   --cmd python3 --label org.opencontainers.image.description="aodio stand-in for python:3.11-slim-bookworm" \
   "$ctr"
 buildah commit --quiet --format docker "$ctr" "$name" >/dev/null
-echo "base: $name ($(buildah inspect --type image --format '{{.Docker.Size}}' "$name" 2>/dev/null || echo '?') bytes)"
+echo "base: $name ($(buildah images --format '{{.Size}}' "$name" 2>/dev/null | head -1))"

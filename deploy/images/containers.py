@@ -42,6 +42,21 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
+def is_command(argv: list[str], command: list[str]) -> bool:
+    """Whether a process's argv runs the image's command, as exec resolved it.
+
+    The kernel shows the resolved program (`/opt/venv/bin/python` for `python`), and buildah's
+    own helpers (`buildah-chroot-exec`, the `buildah run` itself) carry the command as arguments:
+    only the process whose program is the command's is it.
+    """
+    if not argv or not command or len(argv) != len(command):
+        return False
+    program = os.path.basename(argv[0])
+    if program.startswith("buildah"):
+        return False
+    return program == os.path.basename(command[0]) and argv[1:] == command[1:]
+
+
 def _descendants(pid: int) -> list[int]:
     queue, seen = [pid], []
     while queue:
@@ -110,7 +125,7 @@ class Container:
         if self.process is None:
             return None
         for pid in _descendants(self.process.pid):
-            if _cmdline(pid)[: len(self.command)] == self.command:
+            if is_command(_cmdline(pid), self.command):
                 return pid
         return None
 
