@@ -79,8 +79,11 @@ class Worker:
         """Stop fetching; messages in flight finish (bounded by drain_timeout_s)."""
         self._stopping.set()
 
-    async def run(self) -> None:
-        """`concurrency` loops per lane: a long job's message never keeps a short job's waiting."""
+    async def run(self) -> int:
+        """`concurrency` loops per lane: a long job's message never keeps a short job's waiting.
+
+        Returns how many messages were still in flight when the drain timed out (left unacked).
+        """
         advisories = [
             await watch_max_deliveries(
                 self._nc, self._topology, self.stage, self._failures, consumer_name(self.stage, lane)
@@ -102,6 +105,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 await advisory.unsubscribe()
         log.info("stage %s drained", self.stage)
+        return len(pending)
 
     async def _consume(self, consumer: str) -> None:
         sub = await self._js.pull_subscribe_bind(durable=consumer, stream=self._topology.stream)

@@ -100,7 +100,18 @@ async def run_worker_process(url: str, namespace: str, data_dir: str, sleep_s: f
     await nc.drain()
 
 
+async def serve_process(url: str, namespace: str, data_dir: str, sleep_s: float) -> None:
+    """The same handler run as services run their stage (runtime.service), with a 1 s drain."""
+    from runtime.service import serve_stage
+    from runtime.settings import StorageSettings
+
+    settings = test_settings(url, namespace=namespace, drain_timeout_s=1.0)
+    storage = StorageSettings(directory=Path(data_dir), scratch_dir=Path(data_dir) / "scratch")
+    await serve_stage(ScriptedHandler(["ok"], sleep_s=sleep_s), settings, storage)
+
+
 if __name__ == "__main__":
     url, namespace, data_dir, sleep_s = sys.argv[1:5]
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    asyncio.run(run_worker_process(url, namespace, data_dir, float(sleep_s)))
+    entry = serve_process if sys.argv[5:] == ["serve"] else run_worker_process
+    asyncio.run(entry(url, namespace, data_dir, float(sleep_s)))

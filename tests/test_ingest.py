@@ -165,3 +165,16 @@ def test_ingest_on_the_ipv6_wildcard_also_answers_ipv4_clients() -> None:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def test_ingest_stops_on_sigterm_with_exit_status_0(nats_server, tmp_path) -> None:
+    """uvicorn re-raises the SIGTERM it shut down on: a clean stop must not read as a kill (143)."""
+    import signal
+
+    env = {"AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10]}
+    stack = LocalStack(tmp_path, api_port=0, nats_url=nats_server.url, extra_env=env, stages=("ingest",))
+    with stack:
+        child = stack.children["ingest"]
+        assert httpx.get(f"{stack.api_url}/healthz", timeout=10).status_code == 200
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(30) == 0

@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from runtime.weights import join_parts
+from runtime.weights import install_file, join_parts
 
 
 def test_a_joined_model_is_whole_checked_and_readable_by_every_user(tmp_path: Path) -> None:
@@ -31,3 +31,15 @@ def test_a_wrong_checksum_leaves_nothing_behind(tmp_path: Path) -> None:
     target = tmp_path / "model.bin"
     assert join_parts([part], target, "0" * 64) == hashlib.sha256(b"truncated").hexdigest()
     assert not target.exists() and [p.name for p in tmp_path.iterdir()] == ["part0"]
+
+
+def test_an_installed_model_file_is_readable_by_every_user(tmp_path: Path) -> None:
+    """The tokenizer and vocabulary beside a joined model.bin: 0600 made faster-whisper fail in the image."""
+    source = tmp_path / "vocabulary.txt"
+    source.write_text("a\nb\n")
+    source.chmod(0o600)
+    (tmp_path / "model").mkdir()
+    install_file(source, tmp_path / "model" / "vocabulary.txt")
+    installed = tmp_path / "model" / "vocabulary.txt"
+    assert installed.read_text() == "a\nb\n" and installed.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in (tmp_path / "model").iterdir()] == ["vocabulary.txt"]  # no temporary left

@@ -217,9 +217,12 @@ async def test_progress_is_published_live(bus, tmp_path):
 
 
 async def start_worker_process(
-    bus, tmp_path, job_id: str, sleep_s: float, attempt: int = 1
+    bus, tmp_path, job_id: str, sleep_s: float, attempt: int = 1, serve: bool = False
 ) -> subprocess.Popen:
-    """A stagekit worker in its own process, returned once it works on the job's message (that attempt)."""
+    """A stagekit worker in its own process, returned once it works on the job's message (that attempt).
+
+    serve: run it as services run their stage (runtime.service.serve_stage), with a 1 s drain.
+    """
     args = [
         sys.executable,
         "-m",
@@ -228,6 +231,7 @@ async def start_worker_process(
         bus.settings.namespace,
         str(tmp_path),
         str(sleep_s),
+        *(["serve"] if serve else []),
     ]
     worker = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
 
@@ -284,6 +288,24 @@ async def test_sigterm_drains_the_message_in_flight(bus, tmp_path):
     assert await asyncio.to_thread(worker.wait, 20) == 0
     state = await bus.jobs.get(job.job_id)
     assert state.stages["transcode"].status == "done" and state.stages["transcode"].attempts == 1
+
+
+async def test_a_service_exits_after_its_drain_though_a_handler_thread_still_works(bus, tmp_path):
+    """The message the drain gave up on stays unacked (redelivered); the thread does not hold the exit."""
+    job = new_job_state()
+    await bus.jobs.create(job)
+    await publish(bus, submitted(job.job_id))
+    worker = await start_worker_process(bus, tmp_path, job.job_id, sleep_s=120, serve=True)
+    worker.send_signal(signal.SIGTERM)
+    try:
+        assert await asyncio.to_thread(worker.wait, 30) == 0  # not after the thread's 120 s
+    finally:
+        worker.kill()
+    state = await bus.jobs.get(job.job_id)
+    assert state.stages["transcode"].status == "running"  # nothing acked: another replica takes it
+    handler = ScriptedHandler(["ok"])
+    state = await run_until(bus, handler, tmp_path, lambda: job_status(bus, job.job_id, "done"), 30)
+    assert handler.calls == [2]
 
 
 pytestmark = pytest.mark.timeout(120)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import socket
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -42,6 +44,11 @@ def dual_stack_socket(host: str, port: int) -> socket.socket | None:
     return sock
 
 
+def exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    """After its graceful shutdown, uvicorn raises the signal it stopped on again, to this handler."""
+    raise SystemExit(0)
+
+
 def main() -> None:
     configure_logging("ingest")
     settings = IngestSettings()
@@ -63,6 +70,9 @@ def main() -> None:
         app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=10
     )
     sock = dual_stack_socket(settings.host, settings.port)
+    # uvicorn restores the handler it found once it has shut down, then re-raises SIGTERM: with the
+    # default one, a clean stop would end as "killed by SIGTERM" (exit 143; buildah says 1)
+    signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.Server(config).run(sockets=[sock] if sock else None)
 
 

