@@ -73,7 +73,7 @@ config-reference: setup
 	$(BIN)/python scripts/config_reference.py --write
 
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy contracts runtime services cli
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy contracts exports runtime services cli
 
 clean:
 	rm -rf $(VENV) data out .pytest_cache .mypy_cache .ruff_cache

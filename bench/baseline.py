@@ -50,14 +50,14 @@ import numpy as np
 import soundfile
 
 from bench.memory import PeakSampler
+from contracts.artifacts import Transcript, Word
 from services.assemble.speakers import assign_speakers, build_segments, number_speakers
-from services.assemble.transcript import Transcript, Word
 from services.transcribe.config import TranscribeSettings
 from services.transcribe.models import resolve_model
 
 if TYPE_CHECKING:
+    from contracts.artifacts import Summary
     from services.diarize.pipeline import Diarization
-    from services.summarize.summary import Summary
 
 # Not bench.run's: importing it would load the local stack's modules into the process measured here.
 DEFAULT_FILE = Path("bench/audio/long_4h15.mp3")
@@ -273,9 +273,9 @@ def report(
 
 def write_outputs(out_dir: Path, transcript: Transcript, summary: Summary) -> None:
     """transcript.json, summary.json and summary.md, for a look at what the baseline produced."""
-    from services.assemble.formats import to_json as transcript_json
-    from services.summarize.summary import to_json as summary_json
-    from services.summarize.summary import to_markdown
+    from exports.summary import to_json as summary_json
+    from exports.summary import to_markdown
+    from exports.transcript import to_json as transcript_json
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "transcript.json").write_bytes(transcript_json(transcript))

@@ -33,7 +33,7 @@ import numpy as np
 
 from bench import generate_long, meeting_words_heldout
 from bench.meeting_words import ENGLISH, FRENCH, Phrases
-from services.assemble.transcript import Segment, Transcript, Word
+from contracts.artifacts import Segment, Transcript, Word
 
 Language = Literal["en", "fr"]
 Bank = Literal["main", "heldout"]

@@ -37,9 +37,9 @@ from typing import Any
 
 import httpx
 
+from bench.word_errors import EditCounts, edit_counts, normalize_words
 from cli.stack import LocalStack
 from services.diarize.scoring import der, read_rttm
-from services.transcribe.wer import EditCounts, edit_counts, normalize_words
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "realspeech"
 AUDIO = (".wav", ".mp3", ".flac")

@@ -31,7 +31,7 @@ import httpx
 from bench.memory import PeakSampler
 from bench.profile import Profiler, summarise
 from cli.stack import LocalStack
-from services.registry import BUILT_STAGES
+from runtime.registry import BUILT_STAGES
 
 DEFAULT_FILE = Path("bench/audio/long_4h15.mp3")
 MIB = 1024 * 1024

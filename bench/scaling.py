@@ -33,9 +33,9 @@ import httpx
 
 from bench.run import upload
 from cli.stack import LocalStack
+from runtime.registry import PIPELINE
 
 CONVERSATIONS = Path(__file__).parent.parent / "tests" / "fixtures" / "conversations"
-PIPELINE = ("ingest", "transcode", "diarize", "transcribe", "assemble", "summarize")
 TRANSCRIPT = ("ingest", "transcode", "transcribe", "assemble")
 EXTRACTIVE = {"AODIO_SUMMARIZE_METHOD": "extractive", "AODIO_SUMMARIZE_MODEL": "openai/not-used"}
 

@@ -54,8 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import meetings
-from services.assemble.transcript import Transcript
-from services.summarize.summary import Summary
+from contracts.artifacts import Summary, Transcript
 
 log = logging.getLogger(__name__)
 WINDOW_S = 30.0
@@ -326,8 +325,8 @@ def _saved_truth(saved: Path, spec: meetings.MeetingSpec) -> dict[str, Any]:
 
 
 def _saved(saved: Path, spec: meetings.MeetingSpec) -> tuple[Transcript, Summary | None]:
-    from services.assemble.formats import from_json as transcript_from_json
-    from services.summarize.summary import from_json as summary_from_json
+    from contracts.artifacts import decode_summary as summary_from_json
+    from contracts.artifacts import decode_transcript as transcript_from_json
 
     path = saved / f"{spec.name}.transcript.json"
     transcript = (
@@ -350,8 +349,8 @@ def _keep(
     """The transcript (audio runs), the truth it is scored against and the summary, for a later run."""
     if keep is None:
         return
-    from services.assemble.formats import to_json as transcript_to_json
-    from services.summarize.summary import to_json as summary_to_json
+    from exports.summary import to_json as summary_to_json
+    from exports.transcript import to_json as transcript_to_json
 
     keep.mkdir(parents=True, exist_ok=True)
     if transcript is not None:
@@ -369,9 +368,9 @@ def run_audio(
 
     from bench.realspeech import wait_ended
     from cli.stack import LocalStack
-    from services.assemble.formats import from_json as transcript_from_json
+    from contracts.artifacts import decode_summary as summary_from_json
+    from contracts.artifacts import decode_transcript as transcript_from_json
     from services.summarize.config import SummarizeSettings
-    from services.summarize.summary import from_json as summary_from_json
 
     settings = SummarizeSettings(model=model) if model else SummarizeSettings()
     truths = [meetings.synthesize(spec) for spec in specs]

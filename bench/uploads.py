@@ -62,7 +62,7 @@ def run(path: Path) -> dict[str, Any]:
         try:
             with stack, AodioClient(stack.api_url, timeout_s=600) as client:
                 figures["multipart_through_api"] = _measure(
-                    stack, size, lambda: str(client.submit(path, {}, lambda _: None)["job_id"])
+                    stack, size, lambda: client.submit(path, {}, lambda _: None).job_id
                 )
                 figures["presigned_to_s3"] = _measure(
                     stack, size, lambda: upload_presigned(client, path, size, {}, lambda _: None)

@@ -11,10 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
+from bench.word_errors import word_error_rate
 from services.transcribe.config import TranscribeSettings
 from services.transcribe.engine import EngineConfig, ModelCache, decode_audio, transcribe_audio
 from services.transcribe.language import detect_language
-from services.transcribe.wer import word_error_rate
 
 CLIPS = Path("tests/fixtures/audio")
 ENGLISH_ONLY = {"tiny.en"}

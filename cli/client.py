@@ -9,6 +9,10 @@ Errors, each with a message a user can act on:
      ├── RouteMissing      404/405 from the framework: this server predates the route
      ├── NotReady          409: the result does not exist yet
      └── NotSupported      501: e.g. presigned uploads on directory storage
+
+Answers decode into the API's own types (contracts/api.py), with decoders built once below; a job's
+state stays the JSON object the API sent (`aodio show --json` prints it as it came, and the live view
+merges server-sent states of the same shape).
 """
 
 from __future__ import annotations
@@ -21,9 +25,21 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
+import msgspec
 
 from cli.errors import CliError
 from cli.sse import ServerEvent, SseDecoder
+from contracts import api
+from contracts.api import (
+    DeadLetterPage,
+    DeadLetterRetried,
+    JobAccepted,
+    JobPage,
+    ReplayAccepted,
+    SpeakerNamesSet,
+    StoredDeadLetter,
+    UploadStarted,
+)
 
 __all__ = [
     "AodioClient",
@@ -39,6 +55,16 @@ __all__ = [
 # The framework's own answers for a path or method it has no route for (FastAPI/Starlette).
 _FRAMEWORK_DETAILS = {"Not Found", "Method Not Allowed"}
 _IO_CHUNK = 1024 * 1024
+
+_accepted = api.decoder(JobAccepted)
+_job_page = api.decoder(JobPage)
+_job_state = msgspec.json.Decoder(dict[str, Any])  # contracts.state.JobState's shape, kept as JSON
+_speaker_names = api.decoder(SpeakerNamesSet)
+_replay = api.decoder(ReplayAccepted)
+_letter_page = api.decoder(DeadLetterPage)
+_letter = api.decoder(StoredDeadLetter)
+_retried = api.decoder(DeadLetterRetried)
+_upload = api.decoder(UploadStarted)
 
 
 class ApiError(CliError):
@@ -155,60 +181,62 @@ class AodioClient:
         except httpx.TransportError:
             return False
 
-    def submit(self, path: Path, options: dict[str, Any], on_read: Callable[[int], None]) -> dict[str, Any]:
+    def submit(self, path: Path, options: dict[str, Any], on_read: Callable[[int], None]) -> JobAccepted:
         """Upload path as multipart to POST /v1/jobs; on_read(n) is called as bytes leave."""
         with path.open("rb") as handle:
             files = {"file": (path.name, _CountingReader(handle, on_read), "application/octet-stream")}
             data = {"options": json.dumps(options)}
-            return self._call("POST", "/v1/jobs", files=files, data=data, timeout=None).json()  # type: ignore[no-any-return]
+            reply = self._call("POST", "/v1/jobs", files=files, data=data, timeout=None)
+            return _accepted.decode(reply.content)
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/jobs/{job_id}").json()  # type: ignore[no-any-return]
+        """The job's state as the API sent it (contracts.state.JobState's JSON)."""
+        return _job_state.decode(self._call("GET", f"/v1/jobs/{job_id}").content)
 
-    def jobs(self, limit: int = 20, before: str | None = None) -> dict[str, Any]:
-        """One page of jobs, newest first: {"jobs": [...], "next_before": id or None}."""
+    def jobs(self, limit: int = 20, before: str | None = None) -> JobPage:
+        """One page of jobs, newest first; next_before is where the next page starts (None: last)."""
         params: dict[str, Any] = {"limit": limit}
         if before:
             params["before"] = before
-        return self._call("GET", "/v1/jobs", params=params).json()  # type: ignore[no-any-return]
+        return _job_page.decode(self._call("GET", "/v1/jobs", params=params).content)
 
     def delete(self, job_id: str) -> None:
         self._call("DELETE", f"/v1/jobs/{job_id}")
 
     def set_speakers(self, job_id: str, names: dict[str, str]) -> dict[str, str]:
-        reply = self._call("PUT", f"/v1/jobs/{job_id}/speakers", json=names).json()
-        return reply.get("speaker_names", names)  # type: ignore[no-any-return]
+        reply = self._call("PUT", f"/v1/jobs/{job_id}/speakers", json=names)
+        return _speaker_names.decode(reply.content).speaker_names
 
-    def replay(self, job_id: str, from_stage: str, options: dict[str, Any]) -> dict[str, Any]:
+    def replay(self, job_id: str, from_stage: str, options: dict[str, Any]) -> ReplayAccepted:
         body = {"from": from_stage, "options": options}
-        return self._call("POST", f"/v1/jobs/{job_id}/replay", json=body).json()  # type: ignore[no-any-return]
+        return _replay.decode(self._call("POST", f"/v1/jobs/{job_id}/replay", json=body).content)
 
     # -- dead letters
 
     def dead_letters(
         self, after: int = 0, stage: str | None = None, job_id: str | None = None, limit: int = 200
-    ) -> dict[str, Any]:
+    ) -> DeadLetterPage:
         params: dict[str, Any] = {"limit": limit, "after": after}
         params.update({k: v for k, v in (("stage", stage), ("job_id", job_id)) if v})
-        return self._call("GET", "/v1/dead-letters", params=params).json()  # type: ignore[no-any-return]
+        return _letter_page.decode(self._call("GET", "/v1/dead-letters", params=params).content)
 
-    def dead_letter(self, letter_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/dead-letters/{letter_id}").json()  # type: ignore[no-any-return]
+    def dead_letter(self, letter_id: str) -> StoredDeadLetter:
+        return _letter.decode(self._call("GET", f"/v1/dead-letters/{letter_id}").content)
 
-    def retry_dead_letter(self, letter_id: str) -> dict[str, Any]:
-        return self._call("POST", f"/v1/dead-letters/{letter_id}/retry").json()  # type: ignore[no-any-return]
+    def retry_dead_letter(self, letter_id: str) -> DeadLetterRetried:
+        return _retried.decode(self._call("POST", f"/v1/dead-letters/{letter_id}/retry").content)
 
     def drop_dead_letter(self, letter_id: str) -> None:
         self._call("DELETE", f"/v1/dead-letters/{letter_id}")
 
     # -- presigned uploads (S3 deployments)
 
-    def create_upload(self, filename: str, size_bytes: int, options: dict[str, Any]) -> dict[str, Any]:
+    def create_upload(self, filename: str, size_bytes: int, options: dict[str, Any]) -> UploadStarted:
         body = {"filename": filename, "size_bytes": size_bytes, "options": options}
-        return self._call("POST", "/v1/uploads", json=body).json()  # type: ignore[no-any-return]
+        return _upload.decode(self._call("POST", "/v1/uploads", json=body).content)
 
-    def complete_upload(self, complete_url: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call("POST", complete_url, json={"parts": parts}).json()  # type: ignore[no-any-return]
+    def complete_upload(self, complete_url: str, parts: list[dict[str, Any]]) -> JobAccepted:
+        return _accepted.decode(self._call("POST", complete_url, json={"parts": parts}).content)
 
     # -- results
 

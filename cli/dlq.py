@@ -15,6 +15,7 @@ from rich.table import Table
 from cli.client import AodioClient, remote_command
 from cli.errors import UsageError
 from cli.jobs import local_time, print_json, stdout_console
+from contracts.api import StoredDeadLetter
 
 
 def add_parser(sub: Any, remote: argparse.ArgumentParser) -> None:
@@ -40,12 +41,12 @@ def add_parser(sub: Any, remote: argparse.ArgumentParser) -> None:
 
 def list_letters(client: AodioClient, stage: str | None, job_id: str | None, as_json: bool) -> int:
     """`aodio dlq list`: every letter still waiting, oldest first."""
-    letters: list[dict[str, Any]] = []
+    letters: list[StoredDeadLetter] = []
     after: int | None = 0
     while after is not None:
         page = client.dead_letters(after, stage, job_id)
-        letters += page["dead_letters"]
-        after = page.get("next_after")
+        letters += page.dead_letters
+        after = page.next_after
     if as_json:
         print_json(letters)
         return 0
@@ -59,12 +60,12 @@ def list_letters(client: AodioClient, stage: str | None, job_id: str | None, as_
         )
     for letter in letters:
         table.add_row(
-            str(letter["id"]),
-            escape(letter["stage"]),
-            escape(letter.get("job_id") or "-"),
-            str(letter.get("attempts") or ""),
-            local_time(letter.get("failed_at")),
-            f"[red]{escape(letter.get('reason') or '')}[/red]",
+            str(letter.id),
+            escape(letter.stage),
+            escape(letter.job_id or "-"),
+            str(letter.attempts or ""),
+            local_time(letter.failed_at),
+            f"[red]{escape(letter.reason)}[/red]",
         )
     stdout_console().print(table)
     return 0
@@ -79,8 +80,8 @@ def show_letter(client: AodioClient, letter_id: str) -> int:
 def retry_letter(client: AodioClient, letter_id: str) -> int:
     """`aodio dlq retry`: the message goes to its stage again; the letter is removed."""
     retried = client.retry_dead_letter(letter_id)
-    job = f" (job {retried['job_id']}, now {retried['job_status']})" if retried.get("job_id") else ""
-    print(f"retried dead letter {letter_id} as message {retried['sequence']}{job}", file=sys.stderr)
+    job = f" (job {retried.job_id}, now {retried.job_status})" if retried.job_id else ""
+    print(f"retried dead letter {letter_id} as message {retried.sequence}{job}", file=sys.stderr)
     return 0
 
 
@@ -90,7 +91,7 @@ def drop_letter(client: AodioClient, letter_id: str, confirmed: bool) -> int:
     if not confirmed:
         if not sys.stdin.isatty():
             raise UsageError(f"dlq drop {letter_id}: pass --yes to drop without a question")
-        answer = input(f"drop dead letter {letter_id} of {letter['stage']} ({letter['reason']})? [y/N] ")
+        answer = input(f"drop dead letter {letter_id} of {letter.stage} ({letter.reason})? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("kept", file=sys.stderr)
             return 1

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -16,6 +17,7 @@ from cli.client import AodioClient
 from cli.errors import UsageError
 from cli.exports import EXPORTS, fetch_export, save_export
 from cli.watch import clock, follow, stage_fraction, watch
+from contracts.api import JobSummary
 from services.ingest.apikeys import KeyConfigError
 from services.ingest.apikeys import new_key as make_key
 
@@ -41,25 +43,27 @@ def _status(status: str | None) -> str:
 def _size(size_bytes: int | None) -> str:
     if not size_bytes:
         return ""
+    size = float(size_bytes)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if size_bytes < 1024 or unit == "GiB":
-            return f"{size_bytes:.0f} {unit}" if unit == "B" else f"{size_bytes:.1f} {unit}"
-        size_bytes /= 1024  # type: ignore[assignment]
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
     return ""
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    """JSON objects and the API's answer types (contracts/api.py) alike, indented."""
+    sys.stdout.write(json.dumps(msgspec.to_builtins(value), indent=2, ensure_ascii=False) + "\n")
 
 
 def list_jobs(client: AodioClient, limit: int, every: bool, as_json: bool) -> int:
     """`aodio jobs`: newest first."""
-    jobs: list[dict[str, Any]] = []
+    jobs: list[JobSummary] = []
     before: str | None = None
     while True:
         page = client.jobs(PAGE_MAX if every else limit, before)
-        jobs += page["jobs"]
-        before = page.get("next_before")
+        jobs += page.jobs
+        before = page.next_before
         if not every or not before:
             break
     if as_json:
@@ -74,16 +78,16 @@ def list_jobs(client: AodioClient, limit: int, every: bool, as_json: bool) -> in
             column, no_wrap=column in ("id", "created"), justify="right" if column == "progress" else "left"
         )
     for job in jobs:
-        stage = job.get("stage") or ""
-        if job.get("status") == "failed" and job.get("failed_stage"):
-            stage = f"[red]{escape(job['failed_stage'])}[/red]"
+        stage = job.stage or ""
+        if job.status == "failed" and job.failed_stage:
+            stage = f"[red]{escape(job.failed_stage)}[/red]"
         table.add_row(
-            job["job_id"],
-            _status(job.get("status")),
-            f"{(job.get('progress') or 0) * 100:.0f}%",
+            job.job_id,
+            _status(job.status),
+            f"{job.progress * 100:.0f}%",
             stage,
-            escape(job.get("original_name") or ""),
-            local_time(job.get("created_at")),
+            escape(job.original_name),
+            local_time(job.created_at),
         )
     stdout_console().print(table)
     if not every and before:

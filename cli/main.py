@@ -24,7 +24,7 @@ from cli.datalock import DataFolderBusy, read_holder
 from cli.errors import CliError, UsageError
 from cli.exports import EXPORTS
 from cli.stack import LocalStack, StackError
-from services.registry import SERVICE_MODULES
+from runtime.registry import SERVICE_MODULES
 
 DEFAULT_API = "http://127.0.0.1:8000"
 

@@ -12,7 +12,7 @@ from cli.client import AodioClient, NotFound, NotReady
 from cli.exports import EXPORTS, RAW_OUTPUTS, save_export
 from cli.upload import PRESIGNED_MIN_BYTES, upload
 from cli.watch import watch
-from services.registry import NOT_BUILT_STAGES
+from runtime.registry import NOT_BUILT_STAGES
 
 
 def write_results(client: AodioClient, job: dict[str, Any], out_dir: Path) -> tuple[list[str], list[str]]:

@@ -22,8 +22,10 @@ from cli.client import AodioClient, remote_command
 from cli.errors import UsageError
 from cli.jobs import print_job, stdout_console
 from cli.watch import watch
+from contracts.api import JobSummary
+from contracts.pipeline import REPLAYABLE
 
-STAGES = ("transcode", "diarize", "transcribe", "assemble", "summarize")
+STAGES = REPLAYABLE  # the stages a replay may start from (the pipeline graph)
 
 
 def parse_option(pair: str) -> tuple[str, Any]:
@@ -56,17 +58,17 @@ def parse_time(text: str, now: float | None = None) -> float:
     return moment.timestamp() if moment.tzinfo else moment.astimezone().timestamp()
 
 
-def jobs_between(client: AodioClient, since: float, until: float) -> Iterator[dict[str, Any]]:
+def jobs_between(client: AodioClient, since: float, until: float) -> Iterator[JobSummary]:
     """Finished jobs created in [since, until), newest first, page by page."""
     before = None
     while True:
         page = client.jobs(limit=200, before=before)
-        for job in page["jobs"]:
-            if job["created_at"] < since:
+        for job in page.jobs:
+            if job.created_at < since:
                 return
-            if job["created_at"] < until and job["status"] in FINAL:
+            if job.created_at < until and job.status in FINAL:
                 yield job
-        before = page.get("next_before")
+        before = page.next_before
         if not before:
             return
 
@@ -100,12 +102,12 @@ def replay_range(client: AodioClient, args: argparse.Namespace) -> int:
             time.sleep(args.poll_s)
             running, finished, lost = _reap(client, running)
             done, failed = done + finished, failed + lost
-        reply = client.replay(job["job_id"], args.from_stage, options)
+        reply = client.replay(job.job_id, args.from_stage, options)
         print(
-            f"{reply['job_id']}: replaying from {reply['from']} (generation {reply['generation']})",
+            f"{reply.job_id}: replaying from {reply.from_stage} (generation {reply.generation})",
             file=sys.stderr,
         )
-        running.append(job["job_id"])
+        running.append(job.job_id)
     while running:
         time.sleep(args.poll_s)
         running, finished, lost = _reap(client, running)
@@ -127,7 +129,7 @@ def replay_job(client: AodioClient, args: argparse.Namespace) -> int:
     options = _options(args)
     reply = client.replay(args.job_id, args.from_stage, options)
     print(
-        f"job {reply['job_id']} replays from {reply['from']} as generation {reply['generation']}",
+        f"job {reply.job_id} replays from {reply.from_stage} as generation {reply.generation}",
         file=sys.stderr,
     )
     if not args.watch:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from cli.datalock import DataLock
 from cli.supervisor import Supervised, Supervisor
 from runtime.embedded import NatsServer, WeedMini, _Process, die_with_parent, free_ports
-from services.registry import SERVICE_MODULES
+from runtime.registry import SERVICE_MODULES
 
 if TYPE_CHECKING:
     from services.summarize.llm_server import LlamaServer

@@ -63,7 +63,7 @@ def upload(
                 console.print(f"[yellow]{exc}; uploading through the API instead[/yellow]")
             bar.reset(task, total=size)
         reply = client.submit(path, options, lambda n: bar.advance(task, n))
-    return str(reply["job_id"])
+    return reply.job_id
 
 
 def upload_presigned(
@@ -74,18 +74,18 @@ def upload_presigned(
     Raises NotSupported (501) when the deployment stores on a directory.
     """
     plan = client.create_upload(path.name, size, options)
-    part_size = int(plan["part_size"])
+    part_size = plan.part_size
     etags: list[dict[str, Any]] = []
     # Presigned URLs carry their own signature: no API key goes to the bucket.
     with httpx.Client(timeout=httpx.Timeout(30.0, write=300.0)) as storage, path.open("rb") as handle:
-        for part in sorted(plan["parts"], key=lambda p: int(p["part_number"])):
-            number = int(part["part_number"])
+        for part in sorted(plan.parts, key=lambda p: p.part_number):
+            number = part.part_number
             offset = (number - 1) * part_size
             length = min(part_size, size - offset)
-            etag = _put_part(storage, part["url"], handle, offset, length, on_sent, first=number == 1)
+            etag = _put_part(storage, part.url, handle, offset, length, on_sent, first=number == 1)
             etags.append({"part_number": number, "etag": etag})
-    reply = client.complete_upload(plan["complete_url"], etags)
-    return str(reply["job_id"])
+    reply = client.complete_upload(plan.complete_url, etags)
+    return reply.job_id
 
 
 def _put_part(

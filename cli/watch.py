@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, Tex
 from rich.text import Text
 
 from cli.client import AodioClient, ApiError, ApiUnreachable, NotFound, RouteMissing
-from services.registry import BUILT_STAGES, PIPELINE
+from runtime.registry import BUILT_STAGES, PIPELINE
 
 FINAL = ("completed", "failed")
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 3.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0)  # about 40 s, then give up

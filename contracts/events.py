@@ -8,15 +8,8 @@ import msgspec
 
 from contracts.options import JobOptions
 
-Stage = Literal["ingest", "transcode", "diarize", "transcribe", "assemble", "summarize"]
-STAGES: tuple[Stage, ...] = (
-    "ingest",
-    "transcode",
-    "diarize",
-    "transcribe",
-    "assemble",
-    "summarize",
-)
+# The stages of contracts/pipeline.py, which orders them and says what each consumes and publishes.
+Stage = Literal["ingest", "transcode", "diarize", "transcribe", "assemble", "summarize", "notify"]
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Index = Annotated[int, msgspec.Meta(ge=0)]

@@ -71,6 +71,20 @@ def summary_key(job_id: str, extension: str = "json") -> str:
     return f"jobs/{job_id}/summary/summary.{extension}"
 
 
+# The first speaker rename keeps the stage's own JSON, with diarization labels, under this extension.
+LABELLED_EXTENSION = "labels.json"
+
+
+def labelled_transcript_key(job_id: str) -> str:
+    """transcript.json as assemble wrote it (diarization labels), kept aside once speakers are named."""
+    return transcript_key(job_id, LABELLED_EXTENSION)
+
+
+def labelled_summary_key(job_id: str) -> str:
+    """summary.json with diarization labels, kept aside once speakers are named."""
+    return summary_key(job_id, LABELLED_EXTENSION)
+
+
 # Each kind of artifact lives under one prefix of its job's folder; retention is set per kind.
 ARTIFACT_PREFIXES: dict[str, str] = {
     "source": "source/",

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from contracts import events as ev
+from contracts import pipeline
 
 VERSION = "v1"
 
@@ -26,14 +27,10 @@ EVENT_SUBJECTS: dict[type[ev.Event], str] = {
     ev.JobFailed: "job.failed",
 }
 
-# Which events each stage consumes (one durable consumer per stage, shared by all its replicas).
+# Which events each stage consumes (one durable consumer per stage, shared by all its replicas):
+# the graph's inputs (contracts/pipeline.py).
 STAGE_INPUTS: dict[str, list[type[ev.Event]]] = {
-    "transcode": [ev.JobSubmitted],
-    "diarize": [ev.AudioNormalized],
-    "transcribe": [ev.ChunkPlanned],
-    "assemble": [ev.DiarizationCompleted, ev.ChunkTranscribed],
-    "summarize": [ev.TranscriptAssembled],
-    "notify": [ev.SummaryCompleted, ev.JobFailed],  # webhooks: observes the end of every job
+    stage: list(inputs) for stage, inputs in pipeline.consumers().items()
 }
 
 _NAMESPACE = re.compile(r"^[a-z0-9_]{0,32}$")

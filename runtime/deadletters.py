@@ -21,6 +21,7 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from contracts.api import StoredDeadLetter
 from contracts.events import DeadLetter
 from contracts.state import JobState
 from contracts.subjects import Topology
@@ -43,12 +44,6 @@ class LetterNotFound(DeadLetterError, LookupError):
 
 class JobGone(DeadLetterError):
     """The letter's job was deleted (or never existed), so there is nothing to retry it for."""
-
-
-class StoredDeadLetter(DeadLetter, frozen=True, kw_only=True):
-    """A dead letter as the stream holds it: its id is its own stream sequence."""
-
-    id: int
 
 
 @dataclass(frozen=True)

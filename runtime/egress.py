@@ -5,9 +5,10 @@ services' own network: loopback, private ranges, cloud metadata (SSRF). This mod
 be reached (`EgressPolicy`, over the ranges of runtime/netblocks.py); runtime/egress_http.py makes
 every connection of an httpx client go through it, to an address it checked.
 
-Errors::
+Errors (a branch of runtime/errors.py's tree)::
 
-    EgressRefused          the URL, a redirect hop or an address of its host is not allowed
+    PermanentError
+    └── EgressRefused      the URL, a redirect hop or an address of its host is not allowed
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from runtime.errors import PermanentError
 from runtime.netblocks import IPAddress, is_metadata, refusal_of
 from runtime.settings import EgressSettings
 
@@ -46,12 +48,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NUMERIC_V4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.IGNORECASE)
 
 
-class EgressRefused(Exception):
+class EgressRefused(PermanentError):
     """A connection the egress guard would not open; `reason` says why and what to do."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 async def system_resolve(host: str, port: int) -> list[str]:

@@ -7,9 +7,11 @@ import time
 
 from nats.js import JetStreamContext
 
+from contracts import pipeline
 from contracts.events import DeadLetter, JobFailed, PipelineEvent, encode
-from contracts.subjects import Topology, message_id
+from contracts.subjects import Topology
 from runtime.jobs import JobNotFound, JobStore
+from runtime.publish import publish_event
 from runtime.transitions import mark_failed
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,8 @@ class Failures:
     def __init__(
         self, js: JetStreamContext, jobs: JobStore, topology: Topology, stage: str, observer: bool = False
     ) -> None:
-        self._js, self._jobs, self._topology, self.stage = js, jobs, topology, stage
+        self._js, self._jobs, self._topology = js, jobs, topology
+        self.stage = pipeline.stage(stage).name  # a stage of the graph: KeyError for any other name
         self._observer = observer  # an observer's failure is its own: the job keeps its status
 
     async def fail_job(self, event: PipelineEvent, reason: str, attempts: int) -> None:
@@ -44,13 +47,11 @@ class Failures:
         failed = JobFailed(
             job_id=event.job_id,
             generation=event.generation,
-            stage=self.stage,  # type: ignore[arg-type]
+            stage=self.stage,
             reason=reason,
             attempts=attempts,
         )
-        await self._js.publish(
-            self._topology.subject_for(failed), encode(failed), headers={"Nats-Msg-Id": message_id(failed)}
-        )
+        await publish_event(self._js, self._topology, failed)
 
     async def dead_letter(
         self,

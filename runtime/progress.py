@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
+from contracts import pipeline
 from contracts.events import StageProgress
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ class ProgressReporter:
         interval_s: float = 1.0,
     ) -> None:
         self._loop, self._sink = loop, sink
-        self._job_id, self._generation, self._stage = job_id, generation, stage
+        self._job_id, self._generation = job_id, generation
+        self._stage = pipeline.stage(stage).name  # a stage of the graph: KeyError for any other name
         self._interval_s = interval_s
         self._started = time.monotonic()
         self._last_sent = 0.0
@@ -43,7 +45,7 @@ class ProgressReporter:
         report = StageProgress(
             job_id=self._job_id,
             generation=self._generation,
-            stage=self._stage,  # type: ignore[arg-type]
+            stage=self._stage,
             done=float(done),  # numpy scalars from model code would not encode
             total=float(total),
             unit=unit,

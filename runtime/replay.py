@@ -10,14 +10,21 @@ even while their deletion is under way (runtime/retention/sweeper.py records, th
 
 from __future__ import annotations
 
-import json
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from contracts import keys
+from contracts import keys, pipeline
+from contracts.artifacts import (
+    PlannedChunk,
+    decode_chunk_plan,
+    decode_chunk_transcript,
+    decode_speaker_turns,
+)
 from contracts.events import (
     AudioNormalized,
     ChunkPlanned,
@@ -31,15 +38,10 @@ from contracts.options import JobOptions, parse_options
 from contracts.state import AssemblyState, JobState, Removal, RunRecord, StageState, TranscriptionRecord
 from runtime.storage.base import ObjectNotFound, Storage
 
-REPLAYABLE = ("transcode", "diarize", "transcribe", "assemble", "summarize")
-# The stages each replay runs again (notify always follows, so the webhook fires for the new run).
-RERUN: dict[str, tuple[str, ...]] = {
-    "transcode": ("transcode", "diarize", "transcribe", "assemble", "summarize"),
-    "diarize": ("diarize", "assemble", "summarize"),
-    "transcribe": ("transcribe", "assemble", "summarize"),
-    "assemble": ("assemble", "summarize"),
-    "summarize": ("summarize",),
-}
+REPLAYABLE: tuple[str, ...] = pipeline.REPLAYABLE
+# The stages each replay runs again, from the graph (observers always follow, so the webhook fires
+# for the new run).
+RERUN: dict[str, tuple[str, ...]] = {stage: pipeline.rerun_from(stage) for stage in REPLAYABLE}
 
 
 class ReplayRefused(Exception):
@@ -100,13 +102,24 @@ def merged_options(current: JobOptions, changes: dict[str, Any]) -> JobOptions:
         raise ReplayRefused(f"bad options: {exc}") from exc
 
 
-def _read_json(storage: _Reads, key: str, needed_by: str, instead: str) -> Any:
+_Artifact = TypeVar("_Artifact")
+
+
+def _read(
+    storage: _Reads, key: str, decode: Callable[[bytes], _Artifact], needed_by: str, instead: str
+) -> _Artifact:
+    name = f"{key.rsplit('/', 2)[-2]}/{key.rsplit('/', 1)[-1]}"
     try:
-        return json.loads(storage.get_bytes(key))
+        return decode(storage.get_bytes(key))
     except ObjectNotFound as exc:
         raise ReplayRefused(
-            f"a replay from {needed_by} needs {key.rsplit('/', 2)[-2]}/{key.rsplit('/', 1)[-1]}, which is "
+            f"a replay from {needed_by} needs {name}, which is "
             f"gone from storage{storage.why(key)}: replay from {instead}",
+            instead,
+        ) from exc
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise ReplayRefused(
+            f"a replay from {needed_by} needs {name}, which is not valid ({exc}): replay from {instead}",
             instead,
         ) from exc
 
@@ -120,54 +133,54 @@ def _require(storage: _Reads, key: str, needed_by: str, instead: str) -> None:
         )
 
 
-def _chunk_plan(storage: _Reads, job_id: str, needed_by: str) -> list[dict[str, Any]]:
-    plan = _read_json(storage, keys.chunk_plan_key(job_id), needed_by, "transcode")
-    return list(plan["chunks"])
+def _chunk_plan(storage: _Reads, job_id: str, needed_by: str) -> list[PlannedChunk]:
+    plan = _read(storage, keys.chunk_plan_key(job_id), decode_chunk_plan, needed_by, "transcode")
+    return list(plan.chunks)
 
 
 def _diarization(storage: _Reads, job_id: str, needed_by: str) -> DiarizationCompleted:
-    turns = _read_json(storage, keys.diarization_turns_key(job_id), needed_by, "diarize")
+    turns = _read(storage, keys.diarization_turns_key(job_id), decode_speaker_turns, needed_by, "diarize")
     return DiarizationCompleted(
         job_id=job_id,
         turns_key=keys.diarization_turns_key(job_id),
         rttm_key=keys.diarization_rttm_key(job_id),
-        speaker_count=len(turns.get("speakers", [])),
+        speaker_count=len(turns.speakers),
     )
 
 
-def _transcribed(storage: _Reads, job_id: str, chunks: list[dict[str, Any]], needed_by: str) -> list[Event]:
+def _transcribed(storage: _Reads, job_id: str, chunks: list[PlannedChunk], needed_by: str) -> list[Event]:
     events: list[Event] = []
     for chunk in chunks:
-        key = keys.chunk_transcript_key(job_id, chunk["index"])
-        words = _read_json(storage, key, needed_by, "transcribe")
+        key = keys.chunk_transcript_key(job_id, chunk.index)
+        words = _read(storage, key, decode_chunk_transcript, needed_by, "transcribe")
         events.append(
             ChunkTranscribed(
                 job_id=job_id,
-                index=chunk["index"],
+                index=chunk.index,
                 count=len(chunks),
                 transcript_key=key,
-                language=words.get("language"),
-                language_probability=words.get("language_probability"),
-                model=words.get("model"),
+                language=words.language,
+                language_probability=words.language_probability,
+                model=words.model,
             )
         )
     return events
 
 
 def _planned(
-    storage: _Reads, state: JobState, chunks: list[dict[str, Any]], options: JobOptions
+    storage: _Reads, state: JobState, chunks: list[PlannedChunk], options: JobOptions
 ) -> list[Event]:
     events: list[Event] = []
     for chunk in chunks:
-        key = keys.chunk_audio_key(state.job_id, chunk["index"])
+        key = keys.chunk_audio_key(state.job_id, chunk.index)
         _require(storage, key, "transcribe", "transcode")
         events.append(
             ChunkPlanned(
                 job_id=state.job_id,
-                index=chunk["index"],
+                index=chunk.index,
                 count=len(chunks),
-                start_s=chunk["start_s"],
-                end_s=chunk["end_s"],
+                start_s=chunk.start_s,
+                end_s=chunk.end_s,
                 chunk_key=key,
                 options=options,
             )
@@ -210,54 +223,60 @@ def _plan(state: JobState, from_stage: str, changes: dict[str, Any], storage: _R
     diarization = (diarize is not None and diarize.status == "done") or storage.exists(
         keys.diarization_turns_key(job_id)
     )
-    events: list[Event]
-    if from_stage == "transcode":
-        source = state.outputs.get("source")
-        if source is None or not storage.exists(source):
-            why = storage.why(source) if source else ""
-            raise ReplayRefused(
-                f"the uploaded recording is gone from storage{why}: nothing is left to replay from; "
-                "submit it again"
-            )
-        events = [
-            JobSubmitted(
-                job_id=job_id,
-                source_key=source,
-                original_name=state.original_name,
-                size_bytes=state.size_bytes,
-                options=options,
-            )
-        ]
-    elif from_stage == "summarize":
-        key = keys.transcript_key(job_id)
-        _require(storage, key, "summarize", "assemble")
-        events = [
-            TranscriptAssembled(job_id=job_id, transcript_key=key, language=state.language, options=options)
-        ]
-    else:
-        chunks = _chunk_plan(storage, job_id, from_stage)
-        if from_stage == "diarize":
-            _require(storage, keys.normalized_audio_key(job_id), "diarize", "transcode")
-            normalized = AudioNormalized(
-                job_id=job_id,
-                normalized_key=keys.normalized_audio_key(job_id),
-                duration_s=state.duration_s or 0.0,
-                chunk_count=len(chunks),
-                options=options,
-            )
-            events = [normalized, *_transcribed(storage, job_id, chunks, "diarize")]
-        elif from_stage == "transcribe":
-            events = _planned(storage, state, chunks, options)
-            if diarization:
-                events.append(_diarization(storage, job_id, "transcribe"))
-        else:  # assemble
-            events = _transcribed(storage, job_id, chunks, "assemble")
-            if diarization:
-                events.append(_diarization(storage, job_id, "assemble"))
+    chunks = functools.cache(lambda: _chunk_plan(storage, job_id, from_stage))  # read once, if needed
+    # How each event a replay can start with is rebuilt; the graph says which ones a stage needs.
+    rebuild: dict[type[Event], Callable[[], list[Event]]] = {
+        JobSubmitted: lambda: [_submitted(state, storage, options)],
+        AudioNormalized: lambda: [_normalized(state, storage, len(chunks()), options, from_stage)],
+        ChunkPlanned: lambda: _planned(storage, state, chunks(), options),
+        ChunkTranscribed: lambda: _transcribed(storage, job_id, chunks(), from_stage),
+        DiarizationCompleted: lambda: [_diarization(storage, job_id, from_stage)] if diarization else [],
+        TranscriptAssembled: lambda: [_assembled(state, storage, options, from_stage)],
+    }
+    events = [event for kind in pipeline.replay_inputs(from_stage) for event in rebuild[kind]()]
     # A replay of a long job stays in the long lane (a replay from transcode decides again).
     lane = state.lane if from_stage != "transcode" else "standard"
     stamped = [msgspec.structs.replace(e, generation=generation, lane=lane) for e in events]
     return ReplayPlan(from_stage, options, stamped, generation, len(state.removed))
+
+
+def _submitted(state: JobState, storage: _Reads, options: JobOptions) -> JobSubmitted:
+    source = state.outputs.get("source")
+    if source is None or not storage.exists(source):
+        why = storage.why(source) if source else ""
+        raise ReplayRefused(
+            f"the uploaded recording is gone from storage{why}: nothing is left to replay from; "
+            "submit it again"
+        )
+    return JobSubmitted(
+        job_id=state.job_id,
+        source_key=source,
+        original_name=state.original_name,
+        size_bytes=state.size_bytes,
+        options=options,
+    )
+
+
+def _normalized(
+    state: JobState, storage: _Reads, chunk_count: int, options: JobOptions, needed_by: str
+) -> AudioNormalized:
+    key = keys.normalized_audio_key(state.job_id)
+    _require(storage, key, needed_by, pipeline.publisher(AudioNormalized))
+    return AudioNormalized(
+        job_id=state.job_id,
+        normalized_key=key,
+        duration_s=state.duration_s or 0.0,
+        chunk_count=chunk_count,
+        options=options,
+    )
+
+
+def _assembled(state: JobState, storage: _Reads, options: JobOptions, needed_by: str) -> TranscriptAssembled:
+    key = keys.transcript_key(state.job_id)
+    _require(storage, key, needed_by, pipeline.publisher(TranscriptAssembled))
+    return TranscriptAssembled(
+        job_id=state.job_id, transcript_key=key, language=state.language, options=options
+    )
 
 
 def start_run(state: JobState, plan: ReplayPlan) -> bool | None:
@@ -278,15 +297,15 @@ def start_run(state: JobState, plan: ReplayPlan) -> bool | None:
     )
     state.generation, state.run_from, state.run_started_at = plan.generation, plan.from_stage, now
     state.options, state.status, state.error, state.failed_stage = plan.options, "running", None, None
-    for stage in (*RERUN[plan.from_stage], "notify"):
-        if stage in state.stages or stage != "notify":
+    rerun = set(RERUN[plan.from_stage])
+    for stage in (*RERUN[plan.from_stage], *pipeline.OBSERVERS):
+        if stage in state.stages or stage in rerun:
             state.stages[stage] = StageState()
-    if plan.from_stage in ("transcode", "diarize", "transcribe", "assemble"):
+    if "assemble" in rerun:
         state.assembly = AssemblyState()
-    if plan.from_stage in ("transcode", "transcribe"):
+    if "transcribe" in rerun:
         state.chunks_done = []
         state.language = None
         state.transcription = TranscriptionRecord()
-    rerun = set(RERUN[plan.from_stage])
     state.warnings = [w for w in state.warnings if w.stage not in rerun]
     return None

@@ -46,8 +46,8 @@ class StageContext:
 class Handler(Protocol):
     """A stage: one decoded event in, an Outcome out. Heavy work goes in `asyncio.to_thread`.
 
-    A handler with a true class attribute `observer` (webhooks) also receives events of failed jobs,
-    and when it gives up, only its own stage is marked failed: the job keeps its status.
+    A stage the pipeline graph marks `observer` (contracts/pipeline.py: notify) also receives events of
+    failed jobs, and when it gives up, only its own stage is marked failed: the job keeps its status.
     """
 
     stage: str

@@ -13,16 +13,17 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from contracts import keys
+from contracts import keys, pipeline
 from contracts.events import LANES, Event, PipelineEvent, StageProgress, decode_event, encode
 from contracts.state import JobState
-from contracts.subjects import consumer_name, message_id
+from contracts.subjects import consumer_name
 from runtime.advisories import watch_max_deliveries
-from runtime.errors import is_permanent, reason_of
+from runtime.errors import StageError, is_permanent, reason_of
 from runtime.failures import Failures
 from runtime.jobs import JobDeleted, JobNotFound, JobStore
 from runtime.memory import release_memory
 from runtime.progress import ProgressReporter
+from runtime.publish import publish_event
 from runtime.settings import NatsSettings
 from runtime.stage import Handler, Outcome, StageContext
 from runtime.storage.base import Storage, StorageError
@@ -72,7 +73,7 @@ class Worker:
         self._concurrency, self._fetch_timeout_s = concurrency, fetch_timeout_s
         self._stopping = asyncio.Event()
         # An observer (webhooks) also sees failed jobs, and its own failure never fails the job.
-        self._observer = bool(getattr(handler, "observer", False))
+        self._observer = pipeline.stage(self.stage).observer
         self._failures = Failures(self._js, jobs, self._topology, self.stage, observer=self._observer)
 
     def stop(self) -> None:
@@ -211,7 +212,7 @@ class Worker:
             outcome = await self.handler.handle(event, ctx)
         except Exception as exc:
             # Known failures (storage down, a refused input) say what happened; a traceback is for bugs.
-            if not is_permanent(exc) and not hasattr(exc, "reason") and not isinstance(exc, StorageError):
+            if not isinstance(exc, StageError | StorageError):
                 job_log.exception("stage %s raised", self.stage)
             await self._retry_or_give_up(msg, event, exc, attempt)
             return None
@@ -269,11 +270,7 @@ class Worker:
         await msg.term()
 
     async def _publish(self, event: Event) -> None:
-        await self._js.publish(
-            self._topology.subject_for(event),
-            encode(event),
-            headers={"Nats-Msg-Id": message_id(event)},
-        )
+        await publish_event(self._js, self._topology, event)
 
     async def _report_progress(self, event: PipelineEvent, report: StageProgress) -> None:
         await self._nc.publish(self._topology.progress_subject(event.job_id), encode(report))

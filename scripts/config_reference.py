@@ -88,7 +88,7 @@ DATA_DIR = "$DATA"  # what runtime.settings.default_data_dir() stands for in the
 
 def settings_classes() -> list[type[BaseSettings]]:
     """The shared settings, then each service's, in pipeline order."""
-    from services.registry import SERVICE_MODULES
+    from runtime.registry import SERVICE_MODULES
 
     modules = SHARED_MODULES + [f"services.{stage}.config" for stage in SERVICE_MODULES]
     found: list[type[BaseSettings]] = []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.transcribe.models import ModelError, model_files, resolve_model
+from services.transcribe.models import WhisperModelError, model_files, resolve_model
 
 DEFAULT_MODELS = ("base", "tiny.en")
 
@@ -30,7 +30,7 @@ def main() -> int:
     for name in args.names:
         try:
             resolved = resolve_model(name, args.cache_dir)
-        except ModelError as exc:
+        except WhisperModelError as exc:
             print(f"{name}: {exc.reason}", file=sys.stderr)
             return 1
         files = list(model_files(resolved))

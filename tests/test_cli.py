@@ -26,16 +26,16 @@ from cli.stack import LocalStack
 from cli.upload import upload, upload_presigned
 from cli.watch import follow
 from contracts import keys
+from contracts.artifacts import Segment, Transcript, Word
 from contracts.state import JobState, JobStatus, Removal, StageState
+from exports.transcript import to_json
 from runtime.bus import connect
 from runtime.embedded import NatsServer, WeedMini, free_ports
 from runtime.jobs import JobStore
+from runtime.registry import PIPELINE
 from runtime.settings import NatsSettings
 from runtime.storage import DirectoryStorage
-from services.assemble.formats import to_json
-from services.assemble.transcript import Segment, Transcript, Word
 from services.ingest.auth import new_key
-from services.registry import PIPELINE
 from tests.servers import drop_bucket
 
 OWNER = "cli-test"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from services.registry import SERVICE_MODULES
+from runtime.registry import SERVICE_MODULES
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -167,7 +167,8 @@ def test_compose_and_railway_configure_each_service_alike() -> None:
         railway = resources[f"service.{stage}"]
         railway_names = set(railway["variables"]) - {"BUILD_TARGET"}
         compose_names = set(compose[stage].get("environment") or {})
-        assert railway_names == compose_names, f"{stage}: only in one file: {sorted(railway_names ^ compose_names)}"
+        only_one = sorted(railway_names ^ compose_names)
+        assert railway_names == compose_names, f"{stage}: only in one file: {only_one}"
         grace_s = int(str(compose[stage]["stop_grace_period"]).removesuffix("s"))
         assert grace_s == railway["deploy"]["drainingSeconds"], stage
         drain_s = float(compose[stage]["environment"]["AODIO_NATS_DRAIN_TIMEOUT_S"])

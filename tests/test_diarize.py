@@ -24,6 +24,7 @@ import torch
 
 pytest.importorskip("pyannote.metrics", reason="diarize packages not installed (services/diarize/install.sh)")
 
+from bench.diarize import COLLAR_S
 from contracts import keys
 from contracts.events import AudioNormalized, DiarizationCompleted
 from contracts.options import JobOptions
@@ -32,7 +33,6 @@ from runtime.errors import PermanentError
 from runtime.stage import StageContext
 from runtime.storage.directory import DirectoryStorage
 from services.diarize import scoring, windows
-from services.diarize.bench_diarize import COLLAR_S
 from services.diarize.campplus import embed, fbank
 from services.diarize.clustering import SpeakerBounds, cluster
 from services.diarize.config import DiarizeSettings

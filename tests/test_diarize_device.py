@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from services.diarize.config import DiarizeSettings
 from services.diarize.models import (
+    DiarizeModelError,
     DiarizerCache,
-    ModelError,
     ModelNames,
     default_embedding,
     load_diarizer,
@@ -43,7 +43,7 @@ def test_auto_is_cpu_without_a_cuda_device() -> None:
 @no_cuda
 def test_cuda_without_a_device_fails_at_load_naming_the_setting() -> None:
     settings = DiarizeSettings(device="cuda")
-    with pytest.raises(ModelError, match="AODIO_DIARIZE_DEVICE=cuda") as raised:
+    with pytest.raises(DiarizeModelError, match="AODIO_DIARIZE_DEVICE=cuda") as raised:
         load_diarizer(model_names(settings), settings.window_tuning(), settings.device)
     assert "no CUDA device is visible" in raised.value.reason
     if torch.version.cuda is None:
@@ -56,7 +56,7 @@ def test_a_cache_never_keeps_a_failed_device() -> None:
     settings = DiarizeSettings()
     cache = DiarizerCache(settings.window_tuning(), "cuda")
     for _ in range(2):  # nothing was cached by the first failure
-        with pytest.raises(ModelError, match="AODIO_DIARIZE_DEVICE=cuda"):
+        with pytest.raises(DiarizeModelError, match="AODIO_DIARIZE_DEVICE=cuda"):
             cache.get(model_names(settings))
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.word_errors import word_error_rate
 from cli.stack import LocalStack
 from runtime.embedded import NatsServer, WeedMini
-from services.transcribe.wer import word_error_rate
 from tests.audio import looped
 from tests.faultkit import (
     HungLlm,

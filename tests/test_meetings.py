@@ -12,7 +12,7 @@ import pytest
 
 from bench import meetings
 from bench.summary_eval import _judged, coverage, due_right, pooled, rates, score, speaker_labels, tokens
-from services.summarize.summary import ActionItem, Decision, Summary
+from contracts.artifacts import ActionItem, Decision, Summary
 
 SPECS = [spec for specs in meetings.SETS.values() for spec in specs.values()]
 BANKS = [(name, language, bank) for name, banks in meetings.BANKS.items() for language, bank in banks.items()]

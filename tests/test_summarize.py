@@ -22,14 +22,15 @@ import pytest
 pytest.importorskip("litellm", reason="the summarize extra is not installed")
 
 from contracts import keys
+from contracts.artifacts import Summary, Transcript
+from contracts.artifacts import decode_summary as summary_from_json
+from contracts.artifacts import decode_transcript as from_json
 from contracts.events import SummaryCompleted, TranscriptAssembled
 from contracts.options import JobOptions
 from contracts.state import JobState
 from runtime.errors import PermanentError, RetryableError
 from runtime.stage import StageContext
 from runtime.storage.directory import DirectoryStorage
-from services.assemble.formats import from_json
-from services.assemble.transcript import Transcript
 from services.summarize.config import SummarizeSettings
 from services.summarize.extractive import summarize_extractive
 from services.summarize.handler import SummarizeHandler
@@ -37,8 +38,6 @@ from services.summarize.llm import CallLimits, LlmTarget, call, parse_draft
 from services.summarize.llm_server import LlamaServer, llama_server_missing
 from services.summarize.local import LocalModels
 from services.summarize.models import resolve_gguf
-from services.summarize.summary import Summary
-from services.summarize.summary import from_json as summary_from_json
 
 TRANSCRIPTS = Path(__file__).parent / "fixtures" / "transcripts"
 EN_STOPWORDS = {"the", "and", "will", "is", "of", "to", "with", "for", "by"}

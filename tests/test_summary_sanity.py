@@ -21,14 +21,13 @@ pytest.importorskip("litellm", reason="the summarize extra is not installed")
 
 from bench.meetings import MEETINGS, plan, script_transcript
 from bench.summary_eval import score
-from services.assemble.transcript import Segment, Transcript
+from contracts.artifacts import ActionItem, Chapter, Decision, Segment, SpeakerNote, Summary, Transcript
 from services.summarize.config import SummarizeSettings
 from services.summarize.extractive import summarize_extractive
 from services.summarize.guard import guard
 from services.summarize.handler import SummarizeHandler
 from services.summarize.llm_server import LlamaServer
 from services.summarize.sanity import check
-from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary
 from services.summarize.words import content_words, real_owner
 from tests.test_summarize import smollm2  # noqa: F401  (the real SmolLM2 server, one per module)
 
@@ -204,8 +203,8 @@ def real_summaries() -> Iterator[dict[str, tuple[Transcript, Summary]]]:
 
     from bench.realspeech import wait_ended
     from cli.stack import LocalStack
-    from services.assemble.formats import from_json
-    from services.summarize.summary import from_json as summary_from_json
+    from contracts.artifacts import decode_summary as summary_from_json
+    from contracts.artifacts import decode_transcript as from_json
 
     found: dict[str, tuple[Transcript, Summary]] = {}
     with (

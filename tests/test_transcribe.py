@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("faster_whisper", reason="transcribe extra not installed")
 
+from bench.word_errors import word_error_rate
 from contracts import keys
 from contracts.events import ChunkPlanned, ChunkTranscribed
 from contracts.options import JobOptions
@@ -27,7 +28,6 @@ from services.transcribe.config import TranscribeSettings
 from services.transcribe.handler import TranscribeHandler, record_chunk
 from services.transcribe.models import BASE_MODEL_SHA256, resolve_model
 from services.transcribe.transcript import place_segments
-from services.transcribe.wer import word_error_rate
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 

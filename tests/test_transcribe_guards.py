@@ -19,7 +19,7 @@ from contracts.state import ChunkGuards, JobState, JobWarning, TranscriptionReco
 from services.transcribe import guards
 from services.transcribe.config import TranscribeSettings
 from services.transcribe.handler import TranscribeHandler, record_chunk
-from services.transcribe.wer import normalize_words
+from services.transcribe.words import normalize_words
 from tests.test_transcribe import AUDIO, Stage, ffmpeg, to_flac, words_of
 
 SENTENCE = "the quarterly report is ready and the team agreed to publish it on tuesday"
@@ -285,8 +285,8 @@ def test_a_language_setting_that_is_not_a_code_is_refused() -> None:
     ],
 )
 def test_an_empty_transcript_of_heard_audio_is_a_warning(heard: ChunkGuards, says: str) -> None:
+    from contracts.artifacts import Transcript
     from services.assemble.handler import record_transcript
-    from services.assemble.transcript import Transcript
 
     state = JobState(job_id="j")
     state.transcription.record(0, heard)

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.word_errors import word_error_rate
 from cli.stack import LocalStack
-from services.transcribe.wer import word_error_rate
 from tests.audio import looped
 from tests.test_pipeline import _count_events, submit
 

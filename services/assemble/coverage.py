@@ -7,17 +7,19 @@ can say where the transcript is silent although somebody spoke.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from services.assemble.transcript import Word
+from contracts.artifacts import Word
+from services.assemble.inputs import TurnLike, speaker_turns
 
 WORD_REACH_S = 0.5  # a turn's speech this close to a word counts as transcribed
 MIN_PASSAGE_S = 1.0  # shorter stretches (a breath, a cough, a turn's ragged edge) are not reported
 
 
-def untranscribed(words: list[Word], turns: list[dict[str, Any]]) -> list[tuple[float, float]]:
+def untranscribed(words: list[Word], turns: Iterable[TurnLike]) -> list[tuple[float, float]]:
     """Stretches of at least MIN_PASSAGE_S covered by some turn and by no word, in time order."""
-    speech = _union((float(t["start"]), float(t["end"])) for t in turns)
+    speech = _union((t.start, t.end) for t in speaker_turns(turns))
     covered = _union((w.start - WORD_REACH_S, w.end + WORD_REACH_S) for w in words)
     gaps: list[tuple[float, float]] = []
     j = 0

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
+
+import msgspec
 
 from contracts import keys
-from contracts.events import ChunkTranscribed, DiarizationCompleted, PipelineEvent, TranscriptAssembled
+from contracts.artifacts import (
+    ChunkTranscript,
+    SpeakerTurns,
+    Transcript,
+    decode_chunk_transcript,
+    decode_speaker_turns,
+)
+from contracts.events import PipelineEvent, TranscriptAssembled
+from contracts.pipeline import ASSEMBLE
 from contracts.state import JobState
+from exports.formats import TRANSCRIPT_FORMATS as FORMATS
 from runtime.errors import PermanentError
+from runtime.inputs import expect_input
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound, Storage
 from services.assemble.config import AssembleSettings
@@ -20,18 +30,8 @@ from services.assemble.fanin import (
     should_assemble,
     waiting_for,
 )
-from services.assemble.formats import to_json, to_markdown, to_srt, to_txt, to_vtt
 from services.assemble.notices import transcript_warnings
 from services.assemble.speakers import assemble
-from services.assemble.transcript import Transcript
-
-FORMATS = {
-    "json": ("application/json", lambda t: to_json(t)),
-    "srt": ("application/x-subrip; charset=utf-8", lambda t: to_srt(t).encode()),
-    "vtt": ("text/vtt; charset=utf-8", lambda t: to_vtt(t).encode()),
-    "txt": ("text/plain; charset=utf-8", lambda t: to_txt(t).encode()),
-    "md": ("text/markdown; charset=utf-8", lambda t: to_markdown(t).encode()),
-}
 
 
 class AssembleHandler:
@@ -41,10 +41,7 @@ class AssembleHandler:
         self.settings = settings
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
-        if not isinstance(event, ChunkTranscribed | DiarizationCompleted):
-            raise PermanentError(
-                f"assemble expects chunk.transcribed or diarization.completed, got {type(event).__name__}"
-            )
+        event = expect_input(ASSEMBLE, event)
         assert ctx.update_job is not None, "the runtime gives fan-in stages update_job"
         key, require = input_key(event), self.settings.require_diarization
         state = await ctx.update_job(lambda s: record_and_claim(s, key, require))
@@ -71,10 +68,8 @@ class AssembleHandler:
     def _assemble(self, state: JobState, storage: Storage) -> Transcript:
         job_id, count = state.job_id, state.chunks_total or 0
         try:
-            chunks = [
-                json.loads(storage.get_bytes(keys.chunk_transcript_key(job_id, i))) for i in range(count)
-            ]
-            turns = self._turns(job_id, storage) if self.settings.require_diarization else None
+            chunks = [_chunk(storage, keys.chunk_transcript_key(job_id, i)) for i in range(count)]
+            turns = _turns(storage, job_id) if self.settings.require_diarization else None
         except ObjectNotFound as exc:
             raise PermanentError(
                 f"an input of the transcript is gone from storage ({exc}); re-run the job from transcribe"
@@ -84,9 +79,24 @@ class AssembleHandler:
             storage.put_bytes(keys.transcript_key(job_id, extension), render(transcript), content_type)
         return transcript
 
-    @staticmethod
-    def _turns(job_id: str, storage: Storage) -> dict[str, Any]:
-        return json.loads(storage.get_bytes(keys.diarization_turns_key(job_id)))  # type: ignore[no-any-return]
+
+def _chunk(storage: Storage, key: str) -> ChunkTranscript:
+    try:
+        return decode_chunk_transcript(storage.get_bytes(key))
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise PermanentError(
+            f"chunk transcript {key} is not a valid chunk transcript ({exc}); re-run the job from transcribe"
+        ) from exc
+
+
+def _turns(storage: Storage, job_id: str) -> SpeakerTurns:
+    key = keys.diarization_turns_key(job_id)
+    try:
+        return decode_speaker_turns(storage.get_bytes(key))
+    except msgspec.DecodeError as exc:
+        raise PermanentError(
+            f"speaker turns {key} are not valid speaker turns ({exc}); re-run the job from diarize"
+        ) from exc
 
 
 def record_transcript(state: JobState, transcript: Transcript) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from contracts.artifacts import Transcript
 from contracts.state import ChunkGuards, JobWarning
-from services.assemble.transcript import Transcript
 
 STAGE = "assemble"
 

@@ -2,42 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from msgspec.structs import replace
 
+from contracts.artifacts import Segment, Transcript, Word, join_words
+from exports.merge import ChunkLike, chunk_transcripts, merge_chunks
+from exports.transcript import CLAUSE_ENDS, SENTENCE_ENDS, ends_with
 from services.assemble.coverage import untranscribed
-from services.assemble.transcript import (
-    Segment,
-    Transcript,
-    Word,
-    join_words,
-    merge_chunks,
-    transcript_language,
-    transcript_model,
-)
+from services.assemble.inputs import TurnLike, TurnsLike, diarization_of, speaker_turns
+from services.assemble.transcript import transcript_language, transcript_model
 
 # A word in a gap between turns takes a turn this close, else the previous word's speaker.
 NEAREST_TURN_S = 1.0
-# Full-width marks are meant: Chinese and Japanese sentences end with them.
-SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")  # noqa: RUF001
-CLAUSE_ENDS = (*SENTENCE_ENDS, ",", ";", ":", "，", "、", "；", "：")  # noqa: RUF001
-_CLOSERS = "\"'»”’)]"  # noqa: RUF001
 
 _Turn = tuple[float, float, str]
 
 
-def assemble(chunks: list[dict[str, Any]], diarization: dict[str, Any] | None) -> Transcript:
+def assemble(chunks: Sequence[ChunkLike], diarization: TurnsLike | None) -> Transcript:
     """Chunk transcripts and diarization turns (None when disabled) in, the whole Transcript out."""
-    turns = (diarization or {}).get("turns") or []
-    words = merge_chunks(chunks)
+    typed = chunk_transcripts(chunks)
+    turns_of = diarization_of(diarization)
+    turns = turns_of.turns if turns_of is not None else []
+    words = merge_chunks(typed)
     words, speaker_map = number_speakers(assign_speakers(words, turns) if diarization else words)
     overlapped = overlapped_words(words, turns) if diarization else None
-    duration_s = max((float(c["end_s"]) for c in chunks), default=0.0)
+    duration_s = max((c.end_s for c in typed), default=0.0)
     summary = None
-    if diarization is not None:
-        labels = [str(s) for s in diarization.get("speakers") or ()]
-        labels += [str(t["speaker"]) for t in turns]
+    if turns_of is not None:
+        labels = list(turns_of.speakers)
+        labels += [t.speaker for t in turns]
         silent = untranscribed(words, turns)
         summary = {
             "speaker_map": speaker_map,
@@ -47,23 +41,19 @@ def assemble(chunks: list[dict[str, Any]], diarization: dict[str, Any] | None) -
             "untranscribed_s": round(sum(b - a for a, b in silent), 2),
         }
     return Transcript(
-        language=transcript_language(chunks),
+        language=transcript_language(typed),
         duration_s=max(duration_s, max((w.end for w in words), default=0.0)),
         speakers=list(speaker_map.values()),
         segments=build_segments(words, overlapped=overlapped),
-        model=transcript_model(chunks),
+        model=transcript_model(typed),
         diarization=summary,
     )
 
 
-def assign_speakers(words: list[Word], turns: list[dict[str, Any]] | None) -> list[Word]:
+def assign_speakers(words: list[Word], turns: Iterable[TurnLike] | None) -> list[Word]:
     """Each word gets the speaker overlapping it most, else a turn within 1 s, else the previous word's."""
     # One sweep over words and turns sorted by start: O(n + m) after sorting. Without turns: None.
-    spans: list[_Turn] = sorted(
-        (float(t["start"]), float(t["end"]), str(t["speaker"]))
-        for t in turns or ()
-        if float(t["end"]) > float(t["start"])
-    )
+    spans: list[_Turn] = sorted((t.start, t.end, t.speaker) for t in speaker_turns(turns) if t.end > t.start)
     if not spans:
         return [w if w.speaker is None else replace(w, speaker=None) for w in words]
     order = sorted(range(len(words)), key=lambda i: words[i].start)  # linear when already sorted
@@ -120,13 +110,13 @@ def _nearest(word: Word, before: _Turn | None, after: _Turn | None, previous: st
     return previous
 
 
-def overlapped_words(words: list[Word], turns: list[dict[str, Any]]) -> list[bool]:
+def overlapped_words(words: list[Word], turns: Iterable[TurnLike]) -> list[bool]:
     """Whether two or more speakers' turns cover each word's midpoint (overlapped speech).
 
     The word itself keeps one speaker (assign_speakers: the turn that covers it most, else the
     speaker of the words around it); its segment is marked as overlapped.
     """
-    spans = sorted((float(t["start"]), float(t["end"]), str(t["speaker"])) for t in turns or ())
+    spans = sorted((t.start, t.end, t.speaker) for t in speaker_turns(turns))
     flags: list[bool] = []
     active: list[_Turn] = []
     entered = 0
@@ -206,11 +196,6 @@ def _cut_point(current: list[Word], next_start: float, max_duration_s: float) ->
         return (current[i].start if i < len(current) else next_start) - current[i - 1].end
 
     return max(reversed(candidates), key=pause)
-
-
-def ends_with(text: str, marks: tuple[str, ...]) -> bool:
-    """Whether a word ends with one of marks, ignoring closing quotes and brackets."""
-    return text.rstrip().rstrip(_CLOSERS).endswith(marks)
 
 
 def _segment(words: list[Word], overlap: bool = False) -> Segment:

@@ -16,13 +16,15 @@ import torch
 from contracts import keys
 from contracts.events import AudioNormalized, DiarizationCompleted, PipelineEvent
 from contracts.options import JobOptions
+from contracts.pipeline import DIARIZE
 from contracts.state import JobState
 from runtime.errors import PermanentError
+from runtime.inputs import expect_input
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound
 from services.diarize.clustering import SpeakerBounds
 from services.diarize.config import DiarizeSettings
-from services.diarize.models import DeviceError, DiarizerCache, ModelError, ModelNames, WindowDiarizer
+from services.diarize.models import DeviceError, DiarizeModelError, DiarizerCache, ModelNames, WindowDiarizer
 from services.diarize.output import rttm_text, turns_json
 from services.diarize.pipeline import AudioError, Diarization, diarize_file
 
@@ -38,8 +40,7 @@ class DiarizeHandler:
         torch.set_num_threads(settings.cpu_threads)
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
-        if not isinstance(event, AudioNormalized):
-            raise PermanentError(f"diarize expects audio.normalized, got {type(event).__name__}")
+        event = expect_input(DIARIZE, event)
         return await asyncio.to_thread(self._diarize, event, ctx)
 
     def _diarize(self, event: AudioNormalized, ctx: StageContext) -> Outcome:
@@ -114,7 +115,7 @@ class DiarizeHandler:
             return self.diarizers.get(names, self.settings.window_tuning(duration_s))
         except DeviceError as exc:  # the worker's setting, not the job's: its reason says what to do
             raise PermanentError(exc.reason) from exc
-        except ModelError as exc:
+        except DiarizeModelError as exc:
             raise PermanentError(
                 f"{exc.reason}. Set it (or the job's diarize_segmentation_model / diarize_embedding_model) "
                 "to a local model path, or unset it for the bundled models"

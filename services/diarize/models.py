@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from runtime.errors import PermanentError
 from services.diarize import compat
 from services.diarize.campplus import SAMPLE_RATE, load_campplus
 from services.diarize.clustering import SpeakerBounds, normalise
@@ -31,21 +32,11 @@ DEVICE_SETTING = "AODIO_DIARIZE_DEVICE"
 log = logging.getLogger(__name__)
 
 
-class ModelError(Exception):
-    """A model setting names nothing that loads; `reason` names the setting.
-
-    Errors::
-
-        ModelError
-        └── DeviceError   the device setting names a device this process cannot use
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class DiarizeModelError(PermanentError):
+    """A model setting names nothing that loads; `reason` names the setting (tree: runtime/errors.py)."""
 
 
-class DeviceError(ModelError):
+class DeviceError(DiarizeModelError):
     """AODIO_DIARIZE_DEVICE names a device this process cannot use (cuda without one)."""
 
 
@@ -105,7 +96,7 @@ class ModelNames:
 
 
 def load_diarizer(names: ModelNames, tuning: WindowTuning, device: str = "cpu") -> WindowDiarizer:
-    """A window diarizer for these model names on `device` (a device setting); raises ModelError."""
+    """A window diarizer for these model names on `device` (a device setting); raises DiarizeModelError."""
     target = resolve_device(device)  # before any weights load: a bad device fails fast
     compat.prepare()
     diarizer: WindowDiarizer
@@ -127,23 +118,25 @@ def _load_local(names: ModelNames, tuning: WindowTuning, target: torch.device) -
 
     segmentation_path = Path(names.segmentation)
     if not (segmentation_path / "config.yaml").is_file():
-        raise ModelError(
+        raise DiarizeModelError(
             f"{SEGMENTATION_SETTING}={names.segmentation!r} is not a pyannote segmentation model directory "
             "(config.yaml + pytorch_model.bin) nor a hub pipeline name"
         )
     try:
         segmentation = Model.from_pretrained(str(segmentation_path))
     except Exception as exc:  # pyannote raises many kinds; all mean the same to the user
-        raise ModelError(f"{SEGMENTATION_SETTING}={names.segmentation!r} does not load: {exc}") from exc
+        raise DiarizeModelError(
+            f"{SEGMENTATION_SETTING}={names.segmentation!r} does not load: {exc}"
+        ) from exc
     try:
         embedding = load_campplus(Path(names.embedding))
     except Exception as exc:
-        raise ModelError(
+        raise DiarizeModelError(
             f"{EMBEDDING_SETTING}={names.embedding!r} is not a CAM++ checkpoint (192-dim, 80-bin fbank): "
             f"{str(exc).splitlines()[0][:200]}"
         ) from exc
     if segmentation is None:
-        raise ModelError(f"{SEGMENTATION_SETTING}={names.segmentation!r} does not load")
+        raise DiarizeModelError(f"{SEGMENTATION_SETTING}={names.segmentation!r} does not load")
     # moved once here; pyannote's Inference then runs on the model's device and hands back numpy
     return LocalModelDiarizer(segmentation.eval().to(target), embedding.to(target), tuning)
 
@@ -177,9 +170,11 @@ class HubPipelineDiarizer:
                 repo, revision=revision or None, token=os.environ.get("HF_TOKEN") or None
             )
         except Exception as exc:
-            raise ModelError(f"{SEGMENTATION_SETTING}={name!r}: hub pipeline does not load: {exc}") from exc
+            raise DiarizeModelError(
+                f"{SEGMENTATION_SETTING}={name!r}: hub pipeline does not load: {exc}"
+            ) from exc
         if pipeline is None:
-            raise ModelError(
+            raise DiarizeModelError(
                 f"{SEGMENTATION_SETTING}={name!r}: hub pipeline not found or gated (set HF_TOKEN)"
             )
         self.pipeline = pipeline.to(device)
@@ -191,7 +186,7 @@ class HubPipelineDiarizer:
         annotation: Any = getattr(output, "speaker_diarization", output)
         embeddings = getattr(output, "speaker_embeddings", None)
         if embeddings is None:
-            raise ModelError(f"{SEGMENTATION_SETTING}: the pipeline returns no speaker embeddings")
+            raise DiarizeModelError(f"{SEGMENTATION_SETTING}: the pipeline returns no speaker embeddings")
         speakers = []
         for row, label in enumerate(annotation.labels()):
             turns = [

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
+from contracts.artifacts import SpeakerTurn, SpeakerTurns, encode
 from services.diarize.pipeline import Diarization
-
-_encoder = msgspec.json.Encoder()
 
 
 def turns_json(result: Diarization, model: dict[str, Any]) -> bytes:
-    """{"speakers": [...], "turns": [{"start", "end", "speaker"}], "model": {...}, "duration_s": ...}."""
-    return _encoder.encode(
-        {
-            "speakers": result.speakers,
-            "turns": [{"start": t.start, "end": t.end, "speaker": t.speaker} for t in result.turns],
-            "model": model,
-            "duration_s": round(result.duration_s, 3),
-        }
+    """turns.json, a SpeakerTurns: the speakers, their turns, the model that found them, the duration."""
+    return encode(
+        SpeakerTurns(
+            speakers=list(result.speakers),
+            turns=[SpeakerTurn(start=t.start, end=t.end, speaker=t.speaker) for t in result.turns],
+            model=model,
+            duration_s=round(result.duration_s, 3),
+        )
     )
 
 

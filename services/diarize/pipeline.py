@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from runtime.errors import PermanentError
 from services.diarize.campplus import SAMPLE_RATE
 from services.diarize.clustering import SpeakerBounds, cluster
 from services.diarize.windows import LocalSpeaker, WindowDiarizer
@@ -52,8 +53,8 @@ class GlobalTuning:
         return min(self.min_speaker_s, max(MIN_SPEAKER_FLOOR_S, self.min_speaker_share * duration_s))
 
 
-class AudioError(Exception):
-    """The normalised audio cannot be read."""
+class AudioError(PermanentError):
+    """The normalised audio cannot be read; `reason` says why."""
 
 
 def diarize_file(

@@ -17,6 +17,7 @@ from runtime.jobs import JobStore
 from runtime.retention import RetentionSettings, Sweeper
 from runtime.settings import NatsSettings, StorageSettings
 from runtime.storage import open_storage
+from services.ingest.answers import DocumentedApp, refusals
 from services.ingest.auth import KeyRing
 from services.ingest.config import IngestSettings
 from services.ingest.deps import Services
@@ -84,14 +85,17 @@ def create_app(
             await app.state.retention.stop()
             await disconnect(nc)
 
-    app = FastAPI(title="Aodio", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = DocumentedApp(title="Aodio", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.keyring = KeyRing.from_settings(settings)
     app.state.metrics = metrics.Metrics()
     app.middleware("http")(app.state.metrics.middleware)
     app.add_exception_handler(nats.errors.TimeoutError, _nats_unavailable)
     app.add_exception_handler(nats.errors.ConnectionClosedError, _nats_unavailable)
     app.add_exception_handler(nats.js.errors.ServiceUnavailableError, _nats_unavailable)
-    for module in (health, metrics, jobs, uploads, events, results, partial, replay, deadletters, web):
+    for module in (health, metrics, web):
         app.include_router(module.router)
+    # Every /v1 route wants the key (when keys are configured) and needs NATS: both refusals, documented.
+    for module in (jobs, uploads, events, results, partial, replay, deadletters):
+        app.include_router(module.router, responses=refusals(401, 503))
     app.mount("/web", web.static, name="web")
     return app

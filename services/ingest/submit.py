@@ -12,14 +12,14 @@ from fastapi import HTTPException
 from fastapi.responses import Response
 
 from contracts import keys
-from contracts.events import JobSubmitted, encode
+from contracts.api import JobAccepted
+from contracts.events import JobSubmitted
 from contracts.options import JobOptions, parse_options
 from contracts.state import JobState, StageState
-from contracts.subjects import message_id
 from runtime.jobs import JobNotFound
+from runtime.publish import publish_event
+from services.ingest.answers import reply
 from services.ingest.deps import Services
-
-JSON = "application/json"
 
 
 def new_job_id() -> str:
@@ -90,9 +90,7 @@ async def queue_job(
         options=options,
     )
     try:
-        await services.nc.jetstream().publish(
-            services.topology.subject_for(event), encode(event), headers={"Nats-Msg-Id": message_id(event)}
-        )
+        await publish_event(services.nc.jetstream(), services.topology, event)
     except Exception as exc:  # the recording is stored; say so, and let the user retry
         reason = f"could not queue the job (NATS: {exc or type(exc).__name__}); submit it again"
 
@@ -102,10 +100,7 @@ async def queue_job(
         with contextlib.suppress(Exception):
             await services.jobs.update(job_id, failed)
         raise HTTPException(503, reason) from exc
-    body = {
-        "job_id": job_id,
-        "status": "queued",
-        "size_bytes": size_bytes,
-        "status_url": f"/v1/jobs/{job_id}",
-    }
-    return Response(msgspec.json.encode(body), status_code=202, media_type=JSON)
+    accepted = JobAccepted(
+        job_id=job_id, status="queued", size_bytes=size_bytes, status_url=f"/v1/jobs/{job_id}"
+    )
+    return reply(accepted, status=202)

@@ -10,18 +10,19 @@ from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from runtime.errors import StageError
 from runtime.storage.base import Storage
 
 FLUSH_BYTES = 1024 * 1024  # hand writes to a thread in 1 MiB batches
 MAX_FIELD_BYTES = 64 * 1024
 
 
-class UploadError(Exception):
+class UploadError(StageError):
     """The request body is not an acceptable upload; `status` is the HTTP status to answer with."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.status = status
 
 
 @dataclass

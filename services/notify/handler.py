@@ -20,11 +20,13 @@ import msgspec
 
 from contracts import keys
 from contracts.events import JobFailed, PipelineEvent, SummaryCompleted
+from contracts.pipeline import NOTIFY
 from contracts.state import JobState
 from contracts.subjects import message_id
 from runtime.egress import EgressPolicy, EgressRefused
 from runtime.egress_http import guarded_client
 from runtime.errors import PermanentError, RetryableError
+from runtime.inputs import expect_input
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound, Storage
 from services.notify.config import NotifySettings
@@ -77,8 +79,7 @@ _receipt_decoder = msgspec.json.Decoder(Receipt)
 
 
 class NotifyHandler:
-    stage = STAGE
-    observer = True  # sees failed jobs too; its own failure never fails the job
+    stage = STAGE  # an observer in the pipeline graph: sees failed jobs too, its failure never fails the job
 
     def __init__(self, settings: NotifySettings, egress: EgressPolicy | None = None) -> None:
         self.settings = settings
@@ -88,10 +89,7 @@ class NotifyHandler:
         )
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
-        if not isinstance(event, SummaryCompleted | JobFailed):
-            raise PermanentError(
-                f"notify expects summary.completed or job.failed, got {type(event).__name__}"
-            )
+        event = expect_input(NOTIFY, event)
         urls = self.urls_for(ctx.job)
         if not urls:
             return Outcome(update=lambda state: _note(state, "no webhook configured"))

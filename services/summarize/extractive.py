@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
-from services.assemble.transcript import Transcript
+from contracts.artifacts import ActionItem, Chapter, Decision, SpeakerNote, Summary, Transcript
+from exports.summary import labels
 from services.summarize.language import Cues, cues_for
 from services.summarize.passages import Sentence, score, select, sentences_of
-from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary, labels
 
 MAX_KEY_POINTS = 8
 CHAPTER_S = 20 * 60  # about one chapter every 20 minutes, at most MAX_CHAPTERS

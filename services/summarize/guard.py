@@ -14,7 +14,7 @@ from collections import Counter
 
 import msgspec
 
-from services.assemble.transcript import Transcript
+from contracts.artifacts import ActionItem, Chapter, Summary, Transcript
 from services.summarize.language import cues_for
 from services.summarize.passages import Sentence, sentences_of
 from services.summarize.sanity import (
@@ -27,7 +27,6 @@ from services.summarize.sanity import (
     similar,
     stated,
 )
-from services.summarize.summary import ActionItem, Chapter, Summary
 from services.summarize.words import content_words, is_content, stopwords, tokens
 
 _SAID = {

@@ -13,21 +13,25 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import msgspec
+
 from contracts import keys
-from contracts.events import PipelineEvent, SummaryCompleted, TranscriptAssembled
+from contracts.artifacts import Summary, Transcript, decode_transcript
+from contracts.events import PipelineEvent, SummaryCompleted
+from contracts.pipeline import SUMMARIZE
 from contracts.state import JobState
+from exports.formats import SUMMARY_FORMATS, render_summary
+from exports.summary import rename_speakers
 from runtime.errors import PermanentError
+from runtime.inputs import expect_input
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound, Storage
-from services.assemble.formats import from_json
-from services.assemble.transcript import Transcript
 from services.summarize.config import SummarizeSettings
 from services.summarize.extractive import summarize_extractive
 from services.summarize.guard import guard
 from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, summarize_map_reduce
 from services.summarize.local import LocalModels
 from services.summarize.salient import summarize_salient
-from services.summarize.summary import Summary, rename_speakers, to_json, to_markdown
 
 STAGE = "summarize"
 log = logging.getLogger(__name__)
@@ -41,10 +45,9 @@ class SummarizeHandler:
         self.local = local or LocalModels(settings)
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
-        if not isinstance(event, TranscriptAssembled):
-            raise PermanentError(f"summarize expects transcript.assembled, got {type(event).__name__}")
+        event = expect_input(SUMMARIZE, event)
         # A rename before the summary keeps the labelled transcript aside: summarise that one.
-        labelled_key = keys.transcript_key(event.job_id, "labels.json")
+        labelled_key = keys.labelled_transcript_key(event.job_id)
         labelled = await asyncio.to_thread(ctx.storage.exists, labelled_key)
         transcript_key = labelled_key if labelled else event.transcript_key
         transcript = await asyncio.to_thread(_read_transcript, ctx.storage, transcript_key)
@@ -56,9 +59,9 @@ class SummarizeHandler:
         json_key, md_key = keys.summary_key(event.job_id, "json"), keys.summary_key(event.job_id, "md")
         names = ctx.job.speaker_names
         if names:  # the user named speakers already: keep the labelled summary aside, write the named one
-            labelled_json = keys.summary_key(event.job_id, "labels.json")
+            labelled_json = keys.labelled_summary_key(event.job_id)
             await asyncio.to_thread(
-                ctx.storage.put_bytes, labelled_json, to_json(summary), "application/json"
+                ctx.storage.put_bytes, labelled_json, render_summary(summary, "json"), "application/json"
             )
             summary = rename_speakers(summary, names)
         await asyncio.to_thread(_write, ctx.storage, summary, json_key, md_key)
@@ -127,16 +130,20 @@ class SummarizeHandler:
 
 def _read_transcript(storage: Storage, key: str) -> Transcript:
     try:
-        return from_json(storage.get_bytes(key))
+        return decode_transcript(storage.get_bytes(key))
     except ObjectNotFound as exc:
         raise PermanentError(
             f"transcript {key} is missing from storage: re-run the job from assemble"
         ) from exc
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise PermanentError(
+            f"transcript {key} is not a valid transcript ({exc}): re-run the job from assemble"
+        ) from exc
 
 
 def _write(storage: Storage, summary: Summary, json_key: str, md_key: str) -> None:
-    storage.put_bytes(json_key, to_json(summary), "application/json")
-    storage.put_bytes(md_key, to_markdown(summary).encode(), "text/markdown; charset=utf-8")
+    for key, fmt in ((json_key, "json"), (md_key, "md")):
+        storage.put_bytes(key, render_summary(summary, fmt), SUMMARY_FORMATS[fmt][0])
 
 
 def _record(state: JobState, json_key: str, md_key: str) -> None:

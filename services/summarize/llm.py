@@ -8,10 +8,12 @@ local model's strategy, one bounded call over ranked passages, is in salient.py.
 
 Errors::
 
-    LlmFailure                the model cannot give a summary for this transcript: fall back to extractive
-    └── InvalidOutput         twice an answer that is not the JSON asked for
-    runtime RetryableError    rate limits, timeouts, a server down: JetStream tries again later
-    runtime PermanentError    the credentials are refused: an operator must fix the key
+    RetryableError            rate limits, timeouts, a server down: JetStream tries again later
+    PermanentError            the credentials are refused: an operator must fix the key
+    └── LlmFailure            the model cannot give a summary for this transcript: fall back to extractive
+        └── InvalidOutput     twice an answer that is not the JSON asked for
+
+(RetryableError and PermanentError are runtime/errors.py's, where the whole tree is drawn.)
 """
 
 from __future__ import annotations
@@ -27,21 +29,17 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from contracts.artifacts import ActionItem, Chapter, Decision, SpeakerNote, Summary, Transcript
+from exports.summary import clock
 from runtime.errors import PermanentError, RetryableError
-from services.assemble.transcript import Transcript
 from services.summarize.extractive import chapters, ranked, speaker_notes, spoken_duration
 from services.summarize.passages import Sentence
 from services.summarize.prompts import prompt
-from services.summarize.summary import ActionItem, Chapter, Decision, SpeakerNote, Summary, clock
 from services.summarize.words import real_owner
 
 
-class LlmFailure(Exception):
+class LlmFailure(PermanentError):
     """The model will not produce a summary of this transcript; `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class InvalidOutput(LlmFailure):

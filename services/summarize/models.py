@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from runtime.errors import PermanentError
 from runtime.weights import exclusive_lock, join_parts
 
 __all__ = [
@@ -35,12 +36,8 @@ _QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 _QWEN_PARTS = 22
 
 
-class LocalModelError(Exception):
+class LocalModelError(PermanentError):
     """A local model cannot be resolved; `reason` says what to install or configure."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def local_model_names() -> tuple[str, ...]:

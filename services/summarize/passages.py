@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from services.assemble.transcript import Segment, Transcript, join_words
+from contracts.artifacts import Segment, Transcript, join_words
 from services.summarize.language import Cues
 from services.summarize.words import real_owner, terms
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import msgspec
 
-from services.assemble.transcript import Transcript
+from contracts.artifacts import ActionItem, Chapter, Decision, MadeBy, SpeakerNote, Summary, Transcript
+from exports.summary import clock
 from services.summarize.extractive import (
     bins_for,
     chapters,
@@ -33,7 +34,6 @@ from services.summarize.extractive import (
 from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, blank, complete, json_object, lines
 from services.summarize.passages import Sentence, select
 from services.summarize.prompts import prompt
-from services.summarize.summary import ActionItem, Chapter, Decision, MadeBy, SpeakerNote, Summary, clock
 from services.summarize.words import content_words, real_owner, terms
 
 

@@ -21,10 +21,9 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from services.assemble.transcript import Transcript
+from contracts.artifacts import Summary, Transcript
 from services.summarize.language import Cues, cues_for
 from services.summarize.passages import Sentence, commitment, sentences_of
-from services.summarize.summary import Summary
 from services.summarize.words import content_words, fold, is_content, real_owner, stopwords, tokens
 
 # "[D1]", "A:", "Décision :", "Action item -", "À faire :"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+from runtime.errors import PermanentError
+
 __all__ = ["MediaError"]
 
 
-class MediaError(Exception):
+class MediaError(PermanentError):
     """The upload cannot be transcoded; `reason` says why in words a person understands."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 from pathlib import Path
 
 from contracts import keys
+from contracts.artifacts import ChunkPlan, PlannedChunk, encode
 from contracts.events import AudioNormalized, ChunkPlanned, Event, JobSubmitted, Lane, PipelineEvent
+from contracts.pipeline import TRANSCODE, rerun_from
 from contracts.state import JobState
 from runtime.errors import ObjectNotFound, PermanentError
+from runtime.inputs import expect_input
 from runtime.stage import Outcome, StageContext
 from services.transcode.chunking import Chunk, plan_chunks
 from services.transcode.config import TranscodeSettings
 from services.transcode.cutting import cut_chunks
-from services.transcode.errors import MediaError
 from services.transcode.normalize import normalize
 from services.transcode.probe import probe
 
-DOWNSTREAM = ("diarize", "transcribe", "assemble", "summarize")
+DOWNSTREAM = rerun_from(TRANSCODE.name)[1:]  # the steps a transcoded job goes on to
 
 
 class TranscodeHandler:
@@ -29,17 +30,14 @@ class TranscodeHandler:
         self.settings = settings
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
-        if not isinstance(event, JobSubmitted):
-            raise PermanentError(f"transcode expects job.submitted, got {type(event).__name__}")
+        event = expect_input(TRANSCODE, event)
         if not keys.belongs_to_job(event.source_key, event.job_id):
             # A forged or corrupted event must not read another job's upload, or a path outside storage.
             raise PermanentError(
                 f"source_key {event.source_key[:200]!r} is not an upload of job {event.job_id}: refusing it"
             )
         try:
-            return await asyncio.to_thread(self._transcode, event, ctx)
-        except MediaError as exc:
-            raise PermanentError(exc.reason) from exc
+            return await asyncio.to_thread(self._transcode, event, ctx)  # a MediaError is permanent as it is
         except ObjectNotFound as exc:  # its message names the storage root: say it in the user's terms
             raise PermanentError(
                 f"the upload {event.source_key[:200]!r} is not in storage: submit the recording again"
@@ -114,11 +112,12 @@ class TranscodeHandler:
 
 
 def _chunk_plan_json(chunks: list[Chunk], silences: list[tuple[float, float]]) -> bytes:
-    plan = {
-        "chunks": [{"index": c.index, "start_s": c.start_s, "end_s": c.end_s} for c in chunks],
-        "silences": [[round(a, 3), round(b, 3)] for a, b in silences],
-    }
-    return json.dumps(plan).encode()
+    # float(): the silences and cut points may be numpy scalars, which the encoder refuses
+    plan = ChunkPlan(
+        chunks=[PlannedChunk(index=c.index, start_s=float(c.start_s), end_s=float(c.end_s)) for c in chunks],
+        silences=[(float(round(a, 3)), float(round(b, 3))) for a, b in silences],
+    )
+    return encode(plan)
 
 
 def _record(state: JobState, duration_s: float, chunk_count: int, job_id: str, lane: Lane) -> None:

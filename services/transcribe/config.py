@@ -18,7 +18,7 @@ class TranscribeSettings(BaseSettings):
     compute_type: str = "auto"  # auto: int8 on cpu, float16 on cuda
     cpu_threads: int = Field(default=1, ge=1, le=64)
     model_cache_dir: Path = Path("data/models")
-    # base int8, batched, 1 thread, 10 min of the bench recordings (services/transcribe/bench_chunk.py):
+    # base int8, batched, 1 thread, 10 min of the bench recordings (bench/transcribe_chunk.py):
     # English beam 5: 60.1 s, WER 0.215; beam 3: 52.9 s, 0.225; beam 2: 45.4 s, 0.195; beam 1: 44.1 s, 0.223.
     # French beam 5: 76.6 s, WER 0.876; beam 3: 66.2 s, 0.864; beam 2: 60.4 s, 0.846.
     beam_size: int = Field(default=2, ge=1, le=10)

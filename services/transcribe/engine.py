@@ -13,7 +13,7 @@ import numpy as np
 
 from services.transcribe import guards
 from services.transcribe.guards import GuardReport
-from services.transcribe.models import ModelError, is_local_model, resolve_model
+from services.transcribe.models import WhisperModelError, is_local_model, resolve_model
 from services.transcribe.passes import (
     QUIET_BELOW_S,
     Decode,
@@ -57,7 +57,7 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def get(self, name: str) -> LoadedModel:
-        """The model called `name`, loading it on first use; raises ModelError."""
+        """The model called `name`, loading it on first use; raises WhisperModelError."""
         with self._lock:
             if name not in self._models:
                 self._models[name] = self._load(name)
@@ -83,7 +83,7 @@ class ModelCache:
                 num_workers=1,
             )
         except Exception as exc:  # ctranslate2 and the hub raise many kinds; all mean "cannot load"
-            raise ModelError(f"cannot load whisper model {name!r} ({path}): {exc}") from exc
+            raise WhisperModelError(f"cannot load whisper model {name!r} ({path}): {exc}") from exc
         batched = BatchedInferencePipeline(whisper) if self.config.batched else None
         return LoadedModel(name=name, path=path, whisper=whisper, batched=batched)
 

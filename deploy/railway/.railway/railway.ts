@@ -17,7 +17,7 @@ function stage(target: string) {
       builder: "DOCKERFILE" as const,
       dockerfilePath: "deploy/Dockerfile",
       // rebuild a stage only when what its image holds changes
-      watchPatterns: ["contracts/**", "runtime/**", "services/**", "cli/**", "scripts/**",
+      watchPatterns: ["contracts/**", "exports/**", "runtime/**", "services/**", "cli/**", "scripts/**",
         "pyproject.toml", "constraints.txt", "deploy/Dockerfile"],
     },
   };

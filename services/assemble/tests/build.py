@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.assemble.transcript import Word
+from contracts.artifacts import Word
 
 
 def raw_word(start: float, end: float, text: str, probability: float = 0.9) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from itertools import pairwise
 
 import pytest
 
-from services.assemble.formats import (
+from contracts.artifacts import Transcript
+from contracts.artifacts import decode_transcript as from_json
+from exports.transcript import (
     LINE_CHARS,
-    from_json,
     rename_speakers,
     to_json,
     to_markdown,
@@ -19,7 +20,6 @@ from services.assemble.formats import (
 )
 from services.assemble.speakers import assemble
 from services.assemble.tests.build import chunk, sentence, turn
-from services.assemble.transcript import Transcript
 
 SRT_TIME = re.compile(r"^(\d{2}):([0-5]\d):([0-5]\d),(\d{3}) --> (\d{2}):([0-5]\d):([0-5]\d),(\d{3})$")
 VTT_TIME = re.compile(r"^(\d{2}):([0-5]\d):([0-5]\d)\.(\d{3}) --> (\d{2}):([0-5]\d):([0-5]\d)\.(\d{3})$")

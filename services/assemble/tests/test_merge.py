@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from contracts.artifacts import join_words
+from exports.merge import merge_chunks
 from services.assemble.tests.build import chunk, raw_word, sentence
-from services.assemble.transcript import join_words, merge_chunks, transcript_language, transcript_model
+from services.assemble.transcript import transcript_language, transcript_model
 
 
 def test_words_join_back_into_natural_text() -> None:

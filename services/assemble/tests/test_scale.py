@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from services.assemble.formats import to_srt, to_vtt
+from exports.transcript import to_srt, to_vtt
 from services.assemble.speakers import assemble
 from services.assemble.tests.build import chunk, raw_word, turn
 

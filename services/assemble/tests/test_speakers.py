@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from contracts.artifacts import Word
 from services.assemble.coverage import untranscribed
 from services.assemble.speakers import (
     NEAREST_TURN_S,
@@ -16,7 +17,6 @@ from services.assemble.speakers import (
     overlapped_words,
 )
 from services.assemble.tests.build import chunk, raw_word, turn, word
-from services.assemble.transcript import Word
 
 
 def speakers_of(words: list[Word], turns: list[dict]) -> list[str | None]:

@@ -6,16 +6,16 @@ message) or of a deleted job are shown only on an open API (no keys: the loopbac
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from runtime.deadletters import DeadLetters, JobGone, LetterNotFound, StoredDeadLetter
+from contracts.api import DeadLetterPage, DeadLetterRetried, StoredDeadLetter
+from runtime.deadletters import DeadLetters, JobGone, LetterNotFound
+from services.ingest.answers import answers, refusals, reply
 from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
-from services.ingest.submit import JSON
 
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
 
@@ -40,11 +40,7 @@ async def _load(letters: DeadLetters, letter_id: str, caller: str | None) -> Sto
     return letter
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(value), status_code=status, media_type=JSON)
-
-
-@router.get("")
+@router.get("", responses=answers(DeadLetterPage))
 async def list_dead_letters(
     letters: LettersDep,
     caller: Caller,
@@ -55,16 +51,18 @@ async def list_dead_letters(
 ) -> Response:
     """Dead letters still waiting, oldest first, a page at a time (a page may be short; follow next_after)."""
     page, next_after = await letters.page(limit, after, stage=stage, job_id=job_id, owner=caller)
-    return _json({"dead_letters": page, "next_after": next_after})
+    return reply(DeadLetterPage(dead_letters=page, next_after=next_after))
 
 
-@router.get("/{letter_id}")
+@router.get("/{letter_id}", responses=answers(StoredDeadLetter, 404))
 async def get_dead_letter(letter_id: str, letters: LettersDep, caller: Caller) -> Response:
     """One dead letter: its stage, reason, attempts, the job and the payload the stage gave up on."""
-    return _json(await _load(letters, letter_id, caller))
+    return reply(await _load(letters, letter_id, caller))
 
 
-@router.post("/{letter_id}/retry", status_code=202)
+@router.post(
+    "/{letter_id}/retry", status_code=202, responses=answers(DeadLetterRetried, 404, 409, status=202)
+)
 async def retry_dead_letter(letter_id: str, letters: LettersDep, caller: Caller) -> Response:
     """Send the message to its stage again (the job leaves "failed" first); the letter is removed."""
     letter = await _load(letters, letter_id, caller)
@@ -74,19 +72,17 @@ async def retry_dead_letter(letter_id: str, letters: LettersDep, caller: Caller)
         raise HTTPException(404, f"unknown dead letter {letter_id}") from exc
     except JobGone as exc:
         raise HTTPException(409, str(exc)) from exc
-    return _json(
-        {
-            "id": retried.id,
-            "subject": retried.subject,
-            "sequence": retried.sequence,
-            "job_id": retried.job_id,
-            "job_status": retried.job_status,
-        },
-        status=202,
+    answer = DeadLetterRetried(
+        id=retried.id,
+        subject=retried.subject,
+        sequence=retried.sequence,
+        job_id=retried.job_id,
+        job_status=retried.job_status,
     )
+    return reply(answer, status=202)
 
 
-@router.delete("/{letter_id}", status_code=204)
+@router.delete("/{letter_id}", status_code=204, responses=refusals(404))
 async def drop_dead_letter(letter_id: str, letters: LettersDep, caller: Caller) -> Response:
     """Discard the letter without retrying it."""
     letter = await _load(letters, letter_id, caller)

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from contracts.state import JobState, encode_state
 from services.ingest.access import load_job
+from services.ingest.answers import streamed
 from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
 
@@ -57,7 +58,15 @@ async def job_events(request: Request, states: AsyncIterator[JobState]) -> Async
             await pump
 
 
-@router.get("/{job_id}/events")
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses=streamed(
+        "text/event-stream",
+        "`event: state` with the JobState as data at every change, then `event: end`",
+        404,
+    ),
+)
 async def events(job_id: str, request: Request, services: ServicesDep, caller: Caller) -> StreamingResponse:
     """Server-Sent Events: the job's state now and at every change, until it completes or fails."""
     await load_job(services, job_id, caller)

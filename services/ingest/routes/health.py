@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
+from contracts.api import Health
+from services.ingest.answers import answers, reply
 from services.ingest.deps import ServicesDep
 
 router = APIRouter()
@@ -26,8 +28,12 @@ def supervisor_report(path: str) -> dict[str, Any] | None:
     return report
 
 
-@router.get("/healthz")
-async def healthz(services: ServicesDep) -> JSONResponse:
+_HEALTH = answers(Health)
+_UNHEALTHY = {**_HEALTH[200], "description": "NATS or storage does not answer: `problems` says which"}
+
+
+@router.get("/healthz", responses=_HEALTH | {503: _UNHEALTHY})
+async def healthz(services: ServicesDep) -> Response:
     """200 when NATS and storage answer, 503 with the reason otherwise; restarts under `supervisor`.
 
     A process waiting out its restart back-off is listed in `degraded`, not `problems`: the API
@@ -40,12 +46,12 @@ async def healthz(services: ServicesDep) -> JSONResponse:
         await asyncio.wait_for(asyncio.to_thread(services.storage.exists, "healthz"), timeout=5)
     except Exception as exc:
         problems.append(f"storage: {exc}")
-    body: dict[str, Any] = {"ok": not problems, "problems": problems}
+    body = Health(ok=not problems, problems=problems)
     if (report := supervisor_report(services.settings.supervisor_file)) is not None:
-        body["supervisor"] = report
-        body["degraded"] = [
+        degraded = [
             f"{name}: restarting after {process['last_exit']}"
             for name, process in report.get("processes", {}).items()
             if not process.get("running")
         ]
-    return JSONResponse(body, status_code=503 if problems else 200)
+        body = Health(ok=body.ok, problems=problems, supervisor=report, degraded=degraded)
+    return reply(body, status=503 if problems else 200)

@@ -11,18 +11,20 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from contracts import keys
+from contracts.api import JobAccepted, JobPage, JobSummary
 from contracts.state import JobState, encode_state
+from runtime.registry import BUILT_STAGES
 from runtime.storage.base import StorageFull
 from runtime.storage.direct import DirectUploads
 from runtime.storage.s3 import S3Storage
 from services.ingest.access import load_job, visible_to
 from services.ingest.admission import GateDep
+from services.ingest.answers import JSON, answers, refusals, reply
 from services.ingest.auth import Caller
 from services.ingest.deps import Services, ServicesDep
 from services.ingest.space import storage_full
-from services.ingest.submit import JSON, discard, new_job_id, options_from, queue_job
+from services.ingest.submit import discard, new_job_id, options_from, queue_job
 from services.ingest.upload import ReceivedUpload, UploadError, receive_upload
-from services.registry import BUILT_STAGES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -70,7 +72,9 @@ async def _receive(request: Request, services: Services, job_id: str) -> Receive
     return upload
 
 
-@router.post("", status_code=202)
+@router.post(
+    "", status_code=202, responses=answers(JobAccepted, 400, 413, 415, 422, 429, 503, 507, status=202)
+)
 async def submit_job(request: Request, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
     """Stream a multipart upload (field 'file', optional 'options' JSON) into storage and queue the job."""
     limit = services.settings.max_upload_bytes
@@ -109,26 +113,26 @@ def _progress(state: JobState) -> tuple[float, str | None]:
     return sum(fractions) / len(fractions), running
 
 
-def job_summary(state: JobState) -> dict[str, Any]:
+def job_summary(state: JobState) -> JobSummary:
     progress, running = _progress(state)
-    return {
-        "job_id": state.job_id,
-        "status": state.status,
-        "created_at": state.created_at,
-        "updated_at": state.updated_at,
-        "original_name": state.original_name,
-        "size_bytes": state.size_bytes,
-        "duration_s": state.duration_s,
-        "lane": state.lane,
-        "language": state.language,
-        "progress": round(progress, 4),
-        "stage": running,
-        "failed_stage": state.failed_stage,
-        "error": state.error,
-    }
+    return JobSummary(
+        job_id=state.job_id,
+        status=state.status,
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+        original_name=state.original_name,
+        size_bytes=state.size_bytes,
+        duration_s=state.duration_s,
+        lane=state.lane,
+        language=state.language,
+        progress=round(progress, 4),
+        stage=running,
+        failed_stage=state.failed_stage,
+        error=state.error,
+    )
 
 
-@router.get("")
+@router.get("", responses=answers(JobPage))
 async def list_jobs(
     services: ServicesDep,
     caller: Caller,
@@ -139,7 +143,7 @@ async def list_jobs(
     ids = sorted((k for k in await services.jobs.keys() if keys.is_valid_job_id(k)), reverse=True)
     if before is not None:
         ids = [k for k in ids if k < before]
-    page: list[dict[str, Any]] = []
+    page: list[JobSummary] = []
     position = 0
     while position < len(ids) and len(page) < limit:
         batch = ids[position : position + limit]
@@ -147,18 +151,17 @@ async def list_jobs(
         for state in await asyncio.gather(*(services.jobs.find(k) for k in batch)):
             if state is not None and visible_to(state, caller) and len(page) < limit:
                 page.append(job_summary(state))
-    more = len(page) == limit and ids[-1] < page[-1]["job_id"]
-    next_before = page[-1]["job_id"] if more else None
-    return Response(msgspec.json.encode({"jobs": page, "next_before": next_before}), media_type=JSON)
+    more = len(page) == limit and ids[-1] < page[-1].job_id
+    return reply(JobPage(jobs=page, next_before=page[-1].job_id if more else None))
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", responses=answers(JobState, 404))
 async def get_job(job_id: str, services: ServicesDep, caller: Caller) -> Response:
     """The job's state: status, every stage's progress and timings, errors, outputs."""
     return Response(encode_state(await load_job(services, job_id, caller)), media_type=JSON)
 
 
-@router.delete("/{job_id}", status_code=204)
+@router.delete("/{job_id}", status_code=204, responses=refusals(404))
 async def delete_job(job_id: str, services: ServicesDep, caller: Caller) -> Response:
     """Delete the job and all its artifacts; stages still working on it drop their work."""
     state = await load_job(services, job_id, caller)

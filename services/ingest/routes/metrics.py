@@ -23,10 +23,10 @@ from prometheus_client import (
     generate_latest,
 )
 
+from runtime.registry import BUILT_STAGES
 from runtime.retention import Sweeper
 from runtime.retention.usage import KINDS
 from services.ingest.deps import ServicesDep
-from services.registry import BUILT_STAGES
 
 router = APIRouter(include_in_schema=False)
 

@@ -3,46 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
-import msgspec
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from contracts import keys
+from contracts.api import PartialTranscript, PartialWord
+from contracts.artifacts import ChunkTranscript, decode_chunk_transcript, join_words
+from exports.merge import merge_chunks
 from runtime.storage.base import ObjectNotFound, Storage
-from services.assemble.transcript import join_words, merge_chunks
 from services.ingest.access import load_job
+from services.ingest.answers import answers, reply
 from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
-from services.ingest.submit import JSON
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-def _read_chunks(storage: Storage, job_id: str, indices: list[int]) -> list[dict[str, Any]]:
+def _read_chunks(storage: Storage, job_id: str, indices: list[int]) -> list[ChunkTranscript]:
     chunks = []
     for index in indices:
+        key = keys.chunk_transcript_key(job_id, index)
         try:
-            chunks.append(json.loads(storage.get_bytes(keys.chunk_transcript_key(job_id, index))))
+            chunks.append(decode_chunk_transcript(storage.get_bytes(key)))
         except ObjectNotFound:
             continue  # recorded but not visible yet on an eventually consistent store
     return chunks
 
 
-@router.get("/{job_id}/partial-transcript")
+@router.get("/{job_id}/partial-transcript", responses=answers(PartialTranscript, 404))
 async def partial_transcript(job_id: str, services: ServicesDep, caller: Caller) -> Response:
     """Words of the chunks transcribed so far (no speakers yet), with times in the recording."""
     state = await load_job(services, job_id, caller)
     chunks = await asyncio.to_thread(_read_chunks, services.storage, job_id, sorted(state.chunks_done))
     words = merge_chunks(chunks)
-    body = {
-        "job_id": job_id,
-        "chunks_done": len(chunks),
-        "chunks_total": state.chunks_total,
-        "language": state.language,
-        "text": join_words(words).strip(),
-        "words": [{"start": w.start, "end": w.end, "text": w.text} for w in words],
-    }
-    return Response(msgspec.json.encode(body), media_type=JSON)
+    partial = PartialTranscript(
+        job_id=job_id,
+        chunks_done=len(chunks),
+        chunks_total=state.chunks_total,
+        language=state.language,
+        text=join_words(words).strip(),
+        words=[PartialWord(start=w.start, end=w.end, text=w.text) for w in words],
+    )
+    return reply(partial)

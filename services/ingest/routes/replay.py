@@ -6,20 +6,19 @@ import asyncio
 import contextlib
 from typing import Any
 
-import msgspec
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from contracts.events import encode
+from contracts.api import ReplayAccepted
 from contracts.state import JobState
-from contracts.subjects import message_id
+from runtime.publish import publish_event
 from runtime.replay import REPLAYABLE, ReplayRefused, plan_replay, start_run
 from services.ingest.access import load_job
 from services.ingest.admission import GateDep
+from services.ingest.answers import answers, reply
 from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
-from services.ingest.submit import JSON
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -29,7 +28,11 @@ class Replay(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, description="options to change for this run")
 
 
-@router.post("/{job_id}/replay", status_code=202)
+@router.post(
+    "/{job_id}/replay",
+    status_code=202,
+    responses=answers(ReplayAccepted, 404, 409, 422, 429, 503, status=202),
+)
 async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
     """Run the job again from a stage (a new generation); earlier runs are kept in `history`."""
     state = await load_job(services, job_id, caller)
@@ -49,11 +52,7 @@ async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Calle
     js = services.nc.jetstream()
     try:
         for event in plan.events:
-            await js.publish(
-                services.topology.subject_for(event),
-                encode(event),
-                headers={"Nats-Msg-Id": message_id(event)},
-            )
+            await publish_event(js, services.topology, event)
     except Exception as exc:
         reason = f"could not queue the replay (NATS: {exc or type(exc).__name__}); replay again"
 
@@ -66,11 +65,11 @@ async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Calle
         with contextlib.suppress(Exception):
             await services.jobs.update(job_id, failed)
         raise HTTPException(503, reason) from exc
-    reply = {
-        "job_id": job_id,
-        "generation": plan.generation,
-        "from": plan.from_stage,
-        "events": len(plan.events),
-        "status_url": f"/v1/jobs/{job_id}",
-    }
-    return Response(msgspec.json.encode(reply), status_code=202, media_type=JSON)
+    accepted = ReplayAccepted(
+        job_id=job_id,
+        generation=plan.generation,
+        from_stage=plan.from_stage,
+        events=len(plan.events),
+        status_url=f"/v1/jobs/{job_id}",
+    )
+    return reply(accepted, status=202)

@@ -8,19 +8,21 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Annotated
 
-import msgspec
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from contracts import keys
+from contracts.api import SpeakerNamesSet
+from contracts.artifacts import Summary, Transcript
 from contracts.state import JobState
+from exports.formats import SUMMARY_FORMATS, TRANSCRIPT_FORMATS, render_summary, render_transcript
 from runtime.retention.rules import removal_of
 from runtime.storage.base import IO_CHUNK, ObjectNotFound, Storage
 from services.ingest import exports
 from services.ingest.access import load_job
+from services.ingest.answers import answers, formats_media, reply, streamed
 from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
-from services.ingest.submit import JSON
 
 router = APIRouter(prefix="/v1/jobs", tags=["results"])
 
@@ -60,7 +62,10 @@ def _reply(body: bytes, media_type: str, download: bool, filename: str) -> Respo
     return Response(body, media_type=media_type, headers=headers)
 
 
-@router.get("/{job_id}/transcript")
+@router.get(
+    "/{job_id}/transcript",
+    responses=answers(Transcript, 400, 404, 409, other_media=formats_media(TRANSCRIPT_FORMATS)),
+)
 async def transcript(
     job_id: str,
     services: ServicesDep,
@@ -69,17 +74,19 @@ async def transcript(
     download: bool = False,
 ) -> Response:
     """The transcript with speakers (and their names) in one of the export formats."""
-    fmt = _format(format, exports.TRANSCRIPT_FORMATS, "transcript")
+    fmt = _format(format, TRANSCRIPT_FORMATS, "transcript")
     state = await load_job(services, job_id, caller)
     try:
         t = await asyncio.to_thread(exports.transcript, services.storage, job_id, state.speaker_names)
     except ObjectNotFound as exc:
         raise _not_ready(state, "transcript") from exc
-    body = await asyncio.to_thread(exports.render_transcript, t, fmt)
-    return _reply(body, exports.TRANSCRIPT_FORMATS[fmt][0], download, _file_name(state, fmt))
+    body = await asyncio.to_thread(render_transcript, t, fmt)
+    return _reply(body, TRANSCRIPT_FORMATS[fmt][0], download, _file_name(state, fmt))
 
 
-@router.get("/{job_id}/summary")
+@router.get(
+    "/{job_id}/summary", responses=answers(Summary, 400, 404, 409, other_media=formats_media(SUMMARY_FORMATS))
+)
 async def summary(
     job_id: str,
     services: ServicesDep,
@@ -88,17 +95,17 @@ async def summary(
     download: bool = False,
 ) -> Response:
     """The summary (decisions, action items, chapters...) as JSON or Markdown."""
-    fmt = _format(format, exports.SUMMARY_FORMATS, "summary")
+    fmt = _format(format, SUMMARY_FORMATS, "summary")
     state = await load_job(services, job_id, caller)
     try:
         s = await asyncio.to_thread(exports.summary, services.storage, job_id, state.speaker_names)
     except ObjectNotFound as exc:
         raise _not_ready(state, "summary") from exc
-    body = exports.render_summary(s, fmt)
-    return _reply(body, exports.SUMMARY_FORMATS[fmt][0], download, _file_name(state, f"summary.{fmt}"))
+    body = render_summary(s, fmt)
+    return _reply(body, SUMMARY_FORMATS[fmt][0], download, _file_name(state, f"summary.{fmt}"))
 
 
-@router.put("/{job_id}/speakers")
+@router.put("/{job_id}/speakers", responses=answers(SpeakerNamesSet, 404, 409, 422))
 async def rename_speakers(
     job_id: str,
     services: ServicesDep,
@@ -131,10 +138,15 @@ async def rename_speakers(
 
     await services.jobs.update(job_id, named)
     await asyncio.to_thread(exports.rewrite_exports, services.storage, job_id, cleaned, labelled)
-    return Response(msgspec.json.encode({"speaker_names": cleaned}), media_type=JSON)
+    return reply(SpeakerNamesSet(speaker_names=cleaned))
 
 
-@router.get("/{job_id}/audio")
+@router.get(
+    "/{job_id}/audio",
+    response_class=StreamingResponse,
+    responses=streamed("audio/flac", "The recording", 404, 409, 410, 416)
+    | streamed("audio/flac", "The range asked for", status=206),
+)
 async def audio(job_id: str, request: Request, services: ServicesDep, caller: Caller) -> Response:
     """The normalized recording (16 kHz mono FLAC) for the player; supports Range requests."""
     state = await load_job(services, job_id, caller)
@@ -165,7 +177,11 @@ async def audio(job_id: str, request: Request, services: ServicesDep, caller: Ca
     return StreamingResponse(body, status_code=206, media_type="audio/flac", headers=headers)
 
 
-@router.get("/{job_id}/outputs/{name}")
+@router.get(
+    "/{job_id}/outputs/{name}",
+    response_class=StreamingResponse,
+    responses=streamed("application/octet-stream", "The artifact's bytes", 404, 410),
+)
 async def get_output(job_id: str, name: str, services: ServicesDep, caller: Caller) -> StreamingResponse:
     """Stream one stored artifact by name (the job's `outputs` lists them)."""
     state = await load_job(services, job_id, caller)

@@ -6,23 +6,24 @@ import asyncio
 import time
 from typing import Any
 
-import msgspec
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from contracts import keys
+from contracts.api import JobAccepted, PresignedPart, UploadStarted
 from contracts.state import JobState
 from runtime.storage.base import StorageError, StorageFull
 from runtime.storage.direct import DirectUploadError, DirectUploads
 from runtime.storage.s3 import S3Storage
 from services.ingest.access import load_job
 from services.ingest.admission import GateDep
+from services.ingest.answers import answers, reply
 from services.ingest.auth import Caller
 from services.ingest.deps import Services, ServicesDep
 from services.ingest.fetch import fetch_to_storage
 from services.ingest.space import storage_full
-from services.ingest.submit import JSON, discard, new_job_id, options_from, queue_job
+from services.ingest.submit import discard, new_job_id, options_from, queue_job
 from services.ingest.upload import UploadError
 
 router = APIRouter(tags=["jobs"])
@@ -48,7 +49,11 @@ class UploadDone(BaseModel):
     parts: list[UploadedPart] = Field(min_length=1)
 
 
-@router.post("/v1/jobs/from-url", status_code=202)
+@router.post(
+    "/v1/jobs/from-url",
+    status_code=202,
+    responses=answers(JobAccepted, 400, 413, 422, 429, 503, 507, status=202),
+)
 async def submit_from_url(body: FromUrl, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
     """Fetch the recording from a URL into storage, then queue the job."""
     options = options_from(body.options)
@@ -98,7 +103,9 @@ def _direct(services: Services) -> DirectUploads:
     return DirectUploads(storage, services.settings.public_s3_endpoint)
 
 
-@router.post("/v1/uploads", status_code=201)
+@router.post(
+    "/v1/uploads", status_code=201, responses=answers(UploadStarted, 413, 422, 429, 501, 503, status=201)
+)
 async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller, gate: GateDep) -> Response:
     """Plan a presigned multipart upload: PUT each part to its URL, then POST the complete URL."""
     direct = _direct(services)
@@ -132,18 +139,22 @@ async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller, 
                 upload_id=upload_id,
             )
         )
-    reply = {
-        "job_id": job_id,
-        "upload_id": upload_id,
-        "part_size": part_bytes,
-        "parts": [{"part_number": p.part_number, "url": p.url} for p in urls],
-        "complete_url": f"/v1/uploads/{job_id}/complete",
-        "expires_s": expires,
-    }
-    return Response(msgspec.json.encode(reply), status_code=201, media_type=JSON)
+    started = UploadStarted(
+        job_id=job_id,
+        upload_id=upload_id,
+        part_size=part_bytes,
+        parts=[PresignedPart(part_number=p.part_number, url=p.url) for p in urls],
+        complete_url=f"/v1/uploads/{job_id}/complete",
+        expires_s=expires,
+    )
+    return reply(started, status=201)
 
 
-@router.post("/v1/uploads/{job_id}/complete", status_code=202)
+@router.post(
+    "/v1/uploads/{job_id}/complete",
+    status_code=202,
+    responses=answers(JobAccepted, 400, 404, 409, 422, 501, 503, status=202),
+)
 async def complete_upload(
     job_id: str, done: UploadDone, services: ServicesDep, caller: Caller, gate: GateDep
 ) -> Response:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-import msgspec
 from msgspec.structs import replace
 
-from services.assemble.speakers import CLAUSE_ENDS, SENTENCE_ENDS, ends_with
-from services.assemble.transcript import Segment, Transcript, Word, join_words
+from contracts.artifacts import Segment, Transcript, Word, encode, join_words
 
 LINE_CHARS = 42  # the usual subtitle line length (Netflix, BBC)
 CUE_LINES = 2
@@ -16,8 +14,10 @@ CUE_MAX_S = 7.0  # a cue longer than this is split even when its text would fit
 CUE_MIN_MS = 500  # a one-word cue stays on screen long enough to read, unless the next cue starts
 PARAGRAPH_MAX_S = 120.0  # a speaker's long monologue gets a new paragraph (and timestamp) this often
 
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Transcript)
+# Full-width marks are meant: Chinese and Japanese sentences end with them.
+SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")  # noqa: RUF001
+CLAUSE_ENDS = (*SENTENCE_ENDS, ",", ";", ":", "，", "、", "；", "：")  # noqa: RUF001
+_CLOSERS = "\"'»”’)]"  # noqa: RUF001
 _OPENERS = "«“‘([{¿¡\"'-–—"  # noqa: RUF001 (typographic quotes and dashes are meant)
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*<>\[\]]|(?<![^\W_])_|_(?![^\W_])")
 
@@ -26,12 +26,12 @@ _Cue = tuple[int, int, str | None, list[str]]  # start ms, end ms, speaker, line
 
 def to_json(t: Transcript) -> bytes:
     """The transcript as UTF-8 JSON: every segment with its words, times and speakers."""
-    return _encoder.encode(t)
+    return encode(t)
 
 
-def from_json(data: bytes | str) -> Transcript:
-    """A transcript written by to_json."""
-    return _decoder.decode(data)
+def ends_with(text: str, marks: tuple[str, ...]) -> bool:
+    """Whether a word ends with one of marks, ignoring closing quotes and brackets."""
+    return text.rstrip().rstrip(_CLOSERS).endswith(marks)
 
 
 def to_srt(t: Transcript) -> str:

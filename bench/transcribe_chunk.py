@@ -1,4 +1,4 @@
-"""Real-time factor and peak memory of one 10-minute chunk: `python -m services.transcribe.bench_chunk`.
+"""Real-time factor and peak memory of one 10-minute chunk: `python -m bench.transcribe_chunk`.
 
 Cuts a piece of bench/audio/long_4h15.mp3 at pauses (16 kHz mono FLAC, as transcode would), then runs
 each (model, beam, batched) in a fresh process so peak RSS is that configuration's own. Prints one
@@ -38,10 +38,10 @@ def cut_piece(recording: Path, start_s: float, seconds: float, target: Path) -> 
 
 def run_one(
     flac: Path, reference: str, model_name: str, beam: int, batched: bool, threads: int, batch_size: int = 8
-) -> dict:
+) -> dict[str, object]:
+    from bench.word_errors import word_error_rate
     from services.transcribe.engine import EngineConfig, ModelCache, decode_audio, transcribe_audio
     from services.transcribe.language import detect_language
-    from services.transcribe.wer import word_error_rate
 
     cpu0, t0 = time.process_time(), time.perf_counter()
     model = ModelCache(EngineConfig(cpu_threads=threads, cache_dir=Path("data/models"), batched=batched)).get(
@@ -122,7 +122,7 @@ def main() -> None:
                 "--batch-sizes",
                 str(batch_size),
             ]
-            module = [sys.executable, "-m", "services.transcribe.bench_chunk"]
+            module = [sys.executable, "-m", "bench.transcribe_chunk"]
             subprocess.run([*module, *one, "--threads", str(args.threads)], check=True)
 
 

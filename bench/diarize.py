@@ -1,6 +1,6 @@
 """Measure the diarize stage on one 16 kHz mono file: wall, CPU s per audio s, peak RSS, DER; prints JSON.
 
-    .venv/bin/python -m services.diarize.bench_diarize AUDIO.flac --rttm TRUTH.rttm [--window-s 300|inf]
+    .venv/bin/python -m bench.diarize AUDIO.flac --rttm TRUTH.rttm [--window-s 300|inf]
 
 DER is pyannote.metrics' with a 0.25 s collar around reference turn boundaries, overlap scored.
 """

@@ -1,62 +1,13 @@
-"""The summary's types, its JSON, and its Markdown; what both the LLM path and the extractive path produce."""
+"""The summary's JSON and Markdown (headings in the summary's language), and speakers renamed in it."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-Method = Literal["llm", "extractive", "none"]
-# model: written by the model; extracted: the transcript's own sentences, picked by the ranker;
-# extracted+model: picked by the ranker, worded by the model; keywords: the words that set a stretch apart
-MadeBy = Literal["model", "extracted", "extracted+model", "keywords"]
-
-
-class ActionItem(msgspec.Struct, frozen=True, kw_only=True):
-    text: str
-    owner: str | None = None
-    due: str | None = None
-    at_s: float | None = None  # where in the recording it was said
-
-
-class Decision(msgspec.Struct, frozen=True, kw_only=True):
-    text: str
-    at_s: float | None = None
-
-
-class Chapter(msgspec.Struct, frozen=True, kw_only=True):
-    title: str
-    start_s: float
-
-
-class SpeakerNote(msgspec.Struct, frozen=True, kw_only=True):
-    speaker: str
-    contribution: str
-    share: float | None = None  # fraction of the speaking time
-
-
-class Summary(msgspec.Struct, frozen=True, kw_only=True):
-    """summary.json. `method` says what produced it; `note` why, when it is not what was asked for."""
-
-    method: Method
-    model: str | None
-    language: str | None
-    title: str = ""
-    overview: str = ""
-    key_points: list[str] = msgspec.field(default_factory=list)
-    decisions: list[Decision] = msgspec.field(default_factory=list)
-    action_items: list[ActionItem] = msgspec.field(default_factory=list)
-    chapters: list[Chapter] = msgspec.field(default_factory=list)
-    speakers: list[SpeakerNote] = msgspec.field(default_factory=list)
-    duration_s: float | None = None
-    note: str | None = None
-    # how each section was made, where it is not plain `method`: {"chapters": "keywords", ...}
-    made_by: dict[str, MadeBy] = msgspec.field(default_factory=dict)
-
-
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Summary)
+from contracts.artifacts import ActionItem, Summary, encode
 
 _LABELS = {
     "en": {
@@ -100,12 +51,7 @@ _LABELS = {
 
 def to_json(summary: Summary) -> bytes:
     """summary.json bytes."""
-    return _encoder.encode(summary)
-
-
-def from_json(data: bytes | str) -> Summary:
-    """A summary written by to_json."""
-    return _decoder.decode(data)
+    return encode(summary)
 
 
 def labels(language: str | None) -> dict[str, str]:

@@ -7,7 +7,7 @@ item." right after it) is a ground-truth item; it counts as recalled when a deci
 the summary names the same owner and the same subject ("Maria" and "release checklist"). Reported for
 the last quarter of the recording and for all of it, by distinct (owner, subject) pair.
 
-    .venv/bin/python -m services.summarize.bench_summarize [--method llm|extractive] [--model local/...]
+    .venv/bin/python -m bench.summarize_long [--method llm|extractive] [--model local/...]
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.generate_long import WORDS
-from services.assemble.transcript import Segment, Transcript, Word
+from contracts.artifacts import Segment, Summary, Transcript, Word
+from exports.summary import to_markdown
 from services.summarize.config import SummarizeSettings
 from services.summarize.handler import SummarizeHandler
 from services.summarize.llm import _litellm
-from services.summarize.summary import Summary, to_markdown
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 MARKERS = {
@@ -37,7 +38,7 @@ MARKERS = {
 }
 
 
-def transcript_from_truth(truth: dict) -> Transcript:  # type: ignore[type-arg]
+def transcript_from_truth(truth: dict[str, Any]) -> Transcript:
     """A transcript with one segment per ground-truth turn, its words spread evenly over the turn."""
     segments = []
     for turn in truth["turns"]:
@@ -54,7 +55,7 @@ def transcript_from_truth(truth: dict) -> Transcript:  # type: ignore[type-arg]
     )
 
 
-def marked_items(truth: dict) -> list[tuple[float, str, str]]:  # type: ignore[type-arg]
+def marked_items(truth: dict[str, Any]) -> list[tuple[float, str, str]]:
     """(start, owner, subject) of every sentence a marker points at."""
     language = truth["language"]
     words = WORDS[language]
@@ -79,7 +80,7 @@ def recall(summary: Summary, items: list[tuple[float, str, str]], since_s: float
     return len(found), len(pairs)
 
 
-async def run(args: argparse.Namespace, truth: dict) -> tuple[Summary, dict]:  # type: ignore[type-arg]
+async def run(args: argparse.Namespace, truth: dict[str, Any]) -> tuple[Summary, dict[str, Any]]:
     transcript = transcript_from_truth(truth)
     settings = SummarizeSettings(**({"model": args.model} if args.model else {}))
     handler = SummarizeHandler(settings)

@@ -1,18 +1,15 @@
-"""Word error rate for checks and benchmarks: lower-cased, punctuation stripped, no other normalising."""
+"""Word error rate for checks and benchmarks: lower-cased, punctuation stripped, no other normalising.
+
+Words are split as services/transcribe/words.py splits them, so a score and a guard count alike.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import NamedTuple
 
-_PUNCTUATION = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
+from services.transcribe.words import normalize_words
 
-
-def normalize_words(text: str) -> list[str]:
-    """Lower-case words without punctuation ("Tuesday." -> "tuesday"; "let's" stays)."""
-    text = unicodedata.normalize("NFC", text).lower().replace("\u2019", "'")
-    return _PUNCTUATION.sub(" ", text).split()
+__all__ = ["EditCounts", "edit_counts", "normalize_words", "word_error_rate"]
 
 
 def word_error_rate(reference: str | list[str], hypothesis: str | list[str]) -> float:

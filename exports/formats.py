@@ -1,0 +1,31 @@
+"""The one table of export formats: each format's content type and renderer, for transcripts and summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts.artifacts import Summary, Transcript
+from exports import summary as summaries
+from exports import transcript as transcripts
+
+TRANSCRIPT_FORMATS: dict[str, tuple[str, Callable[[Transcript], bytes]]] = {
+    "json": ("application/json", transcripts.to_json),
+    "srt": ("application/x-subrip; charset=utf-8", lambda t: transcripts.to_srt(t).encode()),
+    "vtt": ("text/vtt; charset=utf-8", lambda t: transcripts.to_vtt(t).encode()),
+    "txt": ("text/plain; charset=utf-8", lambda t: transcripts.to_txt(t).encode()),
+    "md": ("text/markdown; charset=utf-8", lambda t: transcripts.to_markdown(t).encode()),
+}
+SUMMARY_FORMATS: dict[str, tuple[str, Callable[[Summary], bytes]]] = {
+    "json": ("application/json", summaries.to_json),
+    "md": ("text/markdown; charset=utf-8", lambda s: summaries.to_markdown(s).encode()),
+}
+
+
+def render_transcript(t: Transcript, fmt: str) -> bytes:
+    """The transcript in one of TRANSCRIPT_FORMATS."""
+    return TRANSCRIPT_FORMATS[fmt][1](t)
+
+
+def render_summary(s: Summary, fmt: str) -> bytes:
+    """The summary in one of SUMMARY_FORMATS."""
+    return SUMMARY_FORMATS[fmt][1](s)
