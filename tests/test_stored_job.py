@@ -239,6 +239,9 @@ async def test_a_renamed_stored_job_keeps_its_names_through_a_replay(stack: Stac
     assert job["status"] == "completed", job["error"]
     assert job["speaker_names"] == NAMES
     assert client.get(f"{base}/transcript").json()["speakers"] == list(NAMES.values())
+    # the stored exports too (assemble and summarize apply the names, run after run)
+    stored_srt = client.get(f"{base}/outputs/transcript_srt").text
+    assert all(name in stored_srt for name in NAMES.values()) and "SPEAKER_" not in stored_srt
     named = unranked(renamed_summary(stored_summary(), NAMES))
     assert unranked(client.get(f"{base}/summary").json()) == named
     assert unranked(client.get(f"{base}/outputs/summary_json").json()) == named  # summarize wrote the names

@@ -18,6 +18,8 @@ from contracts.events import PipelineEvent, TranscriptAssembled
 from contracts.pipeline import ASSEMBLE
 from contracts.state import JobState
 from exports.formats import TRANSCRIPT_FORMATS as FORMATS
+from exports.formats import render_transcript
+from exports.transcript import rename_speakers
 from runtime.errors import PermanentError
 from runtime.inputs import expect_input
 from runtime.stage import Outcome, StageContext
@@ -75,9 +77,24 @@ class AssembleHandler:
                 f"an input of the transcript is gone from storage ({exc}); re-run the job from transcribe"
             ) from exc
         transcript = assemble(chunks, turns)
+        shown = keep_labelled(storage, job_id, transcript, state.speaker_names)
         for extension, (content_type, render) in FORMATS.items():
-            storage.put_bytes(keys.transcript_key(job_id, extension), render(transcript), content_type)
+            storage.put_bytes(keys.transcript_key(job_id, extension), render(shown), content_type)
         return transcript
+
+
+def keep_labelled(storage: Storage, job_id: str, transcript: Transcript, names: dict[str, str]) -> Transcript:
+    """The transcript to store, as a rename does (services/ingest/exports.py), run after run.
+
+    Named speakers: the labelled transcript is kept aside (exports and summarize read it) and the named
+    one is stored. No names: a copy an earlier run kept aside would hide this new transcript, so it goes.
+    """
+    labelled_key = keys.labelled_transcript_key(job_id)
+    if not names:
+        storage.delete_prefix(labelled_key)  # exactly that key
+        return transcript
+    storage.put_bytes(labelled_key, render_transcript(transcript, "json"), "application/json")
+    return rename_speakers(transcript, names)
 
 
 def _chunk(storage: Storage, key: str) -> ChunkTranscript:

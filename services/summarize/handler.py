@@ -58,12 +58,14 @@ class SummarizeHandler:
         )
         json_key, md_key = keys.summary_key(event.job_id, "json"), keys.summary_key(event.job_id, "md")
         names = ctx.job.speaker_names
+        labelled_json = keys.labelled_summary_key(event.job_id)
         if names:  # the user named speakers already: keep the labelled summary aside, write the named one
-            labelled_json = keys.labelled_summary_key(event.job_id)
             await asyncio.to_thread(
                 ctx.storage.put_bytes, labelled_json, render_summary(summary, "json"), "application/json"
             )
             summary = rename_speakers(summary, names)
+        else:  # a labelled copy an earlier run kept aside would hide this new summary
+            await asyncio.to_thread(ctx.storage.delete_prefix, labelled_json)
         await asyncio.to_thread(_write, ctx.storage, summary, json_key, md_key)
         done = SummaryCompleted(
             job_id=event.job_id,
