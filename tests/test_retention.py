@@ -70,7 +70,15 @@ def write_job(storage: Storage, job_id: str) -> None:
     storage.put_bytes(keys.chunk_plan_key(job_id), json.dumps({"chunks": chunks}).encode())
     for i in range(2):
         storage.put_bytes(keys.chunk_audio_key(job_id, i), b"c" * 500)
-        words = {"language": "en", "language_probability": 0.9, "model": "tiny", "words": []}
+        words = {
+            "index": i,
+            "start_s": i * 10.0,
+            "end_s": (i + 1) * 10.0,
+            "language": "en",
+            "language_probability": 0.9,
+            "model": "tiny",
+            "segments": [],
+        }
         storage.put_bytes(keys.chunk_transcript_key(job_id, i), json.dumps(words).encode())
     storage.put_bytes(keys.diarization_turns_key(job_id), json.dumps({"speakers": ["SPEAKER_1"]}).encode())
     storage.put_bytes(keys.diarization_rttm_key(job_id), b"SPEAKER x 1 0.0 1.0")
