@@ -35,11 +35,15 @@ from contracts.api import (
     DeadLetterRetried,
     JobAccepted,
     JobPage,
+    PeoplePage,
+    Person,
     ReplayAccepted,
     SpeakerNamesSet,
+    SpeakerPerson,
     StoredDeadLetter,
     UploadStarted,
 )
+from contracts.artifacts import Glossary
 
 __all__ = [
     "AodioClient",
@@ -65,6 +69,10 @@ _letter_page = api.decoder(DeadLetterPage)
 _letter = api.decoder(StoredDeadLetter)
 _retried = api.decoder(DeadLetterRetried)
 _upload = api.decoder(UploadStarted)
+_glossary = api.decoder(Glossary)
+_people = api.decoder(PeoplePage)
+_person = api.decoder(Person)
+_speaker_person = api.decoder(SpeakerPerson)
 
 
 class ApiError(CliError):
@@ -228,6 +236,54 @@ class AodioClient:
 
     def drop_dead_letter(self, letter_id: str) -> None:
         self._call("DELETE", f"/v1/dead-letters/{letter_id}")
+
+    # -- people (voice profiles)
+
+    def people(self) -> PeoplePage:
+        return _people.decode(self._call("GET", "/v1/people").content)
+
+    def person(self, person_id: str) -> Person:
+        return _person.decode(self._call("GET", f"/v1/people/{person_id}").content)
+
+    def add_person(self, name: str) -> Person:
+        return _person.decode(self._call("POST", "/v1/people", json={"name": name}).content)
+
+    def rename_person(self, person_id: str, name: str) -> Person:
+        return _person.decode(self._call("PATCH", f"/v1/people/{person_id}", json={"name": name}).content)
+
+    def merge_people(self, person_id: str, from_id: str) -> Person:
+        reply = self._call("POST", f"/v1/people/{person_id}/merge", json={"from": from_id})
+        return _person.decode(reply.content)
+
+    def delete_person(self, person_id: str) -> None:
+        self._call("DELETE", f"/v1/people/{person_id}")
+
+    def enrol_sample(self, person_id: str, path: Path, on_read: Callable[[int], None]) -> JobAccepted:
+        """Upload a recording of the person: a job that adds its main speaker's voice to the profile."""
+        with path.open("rb") as handle:
+            files = {"file": (path.name, _CountingReader(handle, on_read), "application/octet-stream")}
+            reply = self._call("POST", f"/v1/people/{person_id}/samples", files=files, timeout=None)
+            return _accepted.decode(reply.content)
+
+    def speaker_is(
+        self, job_id: str, label: str, person_id: str | None = None, name: str | None = None
+    ) -> SpeakerPerson:
+        body = {"person_id": person_id} if person_id is not None else {"name": name}
+        reply = self._call("PUT", f"/v1/jobs/{job_id}/speakers/{label}/person", json=body)
+        return _speaker_person.decode(reply.content)
+
+    def speaker_is_not(self, job_id: str, label: str, person_id: str | None = None) -> SpeakerPerson:
+        params = {"person_id": person_id} if person_id else None
+        reply = self._call("DELETE", f"/v1/jobs/{job_id}/speakers/{label}/person", params=params)
+        return _speaker_person.decode(reply.content)
+
+    # -- the key's glossary
+
+    def glossary(self) -> Glossary:
+        return _glossary.decode(self._call("GET", "/v1/glossary").content)
+
+    def set_glossary(self, terms: list[str]) -> Glossary:
+        return _glossary.decode(self._call("PUT", "/v1/glossary", json={"terms": terms}).content)
 
     # -- presigned uploads (S3 deployments)
 

@@ -184,7 +184,14 @@ def show_job(client: AodioClient, job_id: str, as_json: bool, live: bool) -> int
 def export_job(client: AodioClient, job_id: str, name: str, out: str | None) -> int:
     """`aodio export`: one format to stdout ('-' or no --out) or to a file."""
     if out is None or out == "-":
+        if EXPORTS[name].binary and sys.stdout.isatty():
+            raise UsageError(f"{name} is a binary file: give --out FILE (or a folder), or redirect stdout")
         data = fetch_export(client, job_id, name)
+        if EXPORTS[name].binary:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return 0
         sys.stdout.write(data.decode("utf-8"))
         sys.stdout.flush()
         return 0

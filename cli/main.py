@@ -1,4 +1,4 @@
-"""The `aodio` command: up, process, jobs, show, export, rename, delete, replay, dlq, key.
+"""The `aodio` command: up, process, jobs, show, export, rename, delete, replay, dlq, people, key.
 
 Exit codes: 0 done, 1 the command failed (one line on stderr says why), 2 a usage error, 130 Ctrl-C.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from cli import dlq, jobs, replay
+from cli import dlq, glossary, jobs, people, replay
 from cli.client import AodioClient, remote_command
 from cli.datalock import DataFolderBusy, read_holder
 from cli.errors import CliError, UsageError
@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     process.add_argument("--out", type=Path, required=True, help="folder for the results")
     process.add_argument("--language", help="ISO 639-1 code, e.g. fr; default: detected")
     process.add_argument("--speakers", type=int, help="exact number of speakers, if known")
+    glossary.add_vocabulary_options(process)
     process.add_argument(
         "--api",
         default=os.environ.get("AODIO_API_URL"),
@@ -105,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--watch", action="store_true", help="follow it live until it ends")
     show.set_defaults(run=remote_command(lambda c, a: jobs.show_job(c, a.job_id, a.json, a.watch)))
 
-    export = sub.add_parser("export", parents=[remote], help="the transcript or summary in one format")
+    export = sub.add_parser("export", parents=[remote], help="the transcript, summary or DOCX")
     export.add_argument("job_id", metavar="JOB")
     export.add_argument("--format", required=True, choices=list(EXPORTS), dest="export_format")
     export.add_argument("--out", metavar="FILE", help="a file or folder ('-' or none: stdout)")
@@ -125,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
 
     dlq.add_parser(sub, remote)
     replay.add_parser(sub, remote)
+    people.add_parser(sub, remote)
+    glossary.add_parser(sub, remote)
 
     key = sub.add_parser("key", help="API keys")
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
@@ -206,7 +209,11 @@ def _process(args: argparse.Namespace) -> int:
 
     if not args.file.is_file():
         raise UsageError(f"no such file: {args.file}")
-    options = {k: v for k, v in (("language", args.language), ("speakers", args.speakers)) if v}
+    options: dict[str, object] = {
+        k: v for k, v in (("language", args.language), ("speakers", args.speakers)) if v
+    }
+    if terms := glossary.vocabulary_from(args):
+        options["vocabulary"] = terms
     if args.api:
         with AodioClient(args.api, args.api_key) as client:
             return run_process(client, args.file, args.out, options, remote=True)

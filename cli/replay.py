@@ -20,6 +20,7 @@ from rich.console import Console
 
 from cli.client import AodioClient, remote_command
 from cli.errors import UsageError
+from cli.glossary import add_vocabulary_options, vocabulary_from
 from cli.jobs import print_job, stdout_console
 from cli.watch import watch
 from contracts.api import JobSummary
@@ -79,6 +80,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name)
         if value is not None:
             options[name] = value
+    if terms := vocabulary_from(args):
+        options["vocabulary"] = terms  # this run's words; the glossary was merged at submission
     return options
 
 
@@ -168,6 +171,7 @@ def add_parser(sub: Any, remote: argparse.ArgumentParser) -> None:
     replay.add_argument("--transcribe-model", dest="transcribe_model", help="e.g. base, tiny.en, a path")
     replay.add_argument("--summary-model", dest="summary_model", help="any litellm model, or local/...")
     replay.add_argument("--summary-method", dest="summary_method", choices=("llm", "extractive", "none"))
+    add_vocabulary_options(replay)
     replay.add_argument(
         "--option",
         action="append",

@@ -23,21 +23,30 @@ the routes answered before they were typed (the web page, services/ingest/web/*.
     GET  /v1/jobs/{id}/summary              Summary (contracts/artifacts.py) as JSON, or Markdown
     PUT  /v1/jobs/{id}/speakers             SpeakerNamesSet
     POST /v1/jobs/{id}/replay               ReplayAccepted (202)
+    PATCH /v1/jobs/{id}/segments            TranscriptEdited (SegmentsPatch in; 409: RevisionConflict)
+    GET  /v1/jobs/{id}/revisions            RevisionList
+    POST /v1/jobs/{id}/revisions/undo       TranscriptEdited (UndoRequest in; 409: RevisionConflict)
     GET  /v1/dead-letters                   DeadLetterPage of StoredDeadLetter
     GET  /v1/dead-letters/{id}              StoredDeadLetter
     POST /v1/dead-letters/{id}/retry        DeadLetterRetried (202)
+    GET, PUT /v1/glossary                   Glossary (contracts/artifacts.py)
+    GET  /v1/people                         PeoplePage of Person
+    POST /v1/people, /v1/people/{id}/merge  Person (201 / 200)
+    GET, PATCH /v1/people/{id}              Person (with its sources)
+    POST /v1/people/{id}/samples            JobAccepted (202)
+    PUT, DELETE /v1/jobs/{id}/speakers/{label}/person   SpeakerPerson
     any refusal (4xx, 503)                  ErrorDetail
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
-from contracts.artifacts import Summary, Transcript
+from contracts.artifacts import Glossary, Summary, Transcript
 from contracts.events import DeadLetter, Lane
-from contracts.state import JobState, JobStatus
+from contracts.state import JobState, JobStatus, SpeakerIdentity
 
 __all__ = [
     "API_TYPES",
@@ -51,10 +60,21 @@ __all__ = [
     "LimitExceeded",
     "PartialTranscript",
     "PartialWord",
+    "PeoplePage",
+    "Person",
+    "PersonSource",
     "PresignedPart",
     "ReplayAccepted",
+    "RevisionConflict",
+    "RevisionEntry",
+    "RevisionList",
+    "SegmentEdit",
+    "SegmentsPatch",
     "SpeakerNamesSet",
+    "SpeakerPerson",
     "StoredDeadLetter",
+    "TranscriptEdited",
+    "UndoRequest",
     "UploadStarted",
     "decoder",
     "encode",
@@ -196,6 +216,74 @@ class DeadLetterRetried(msgspec.Struct, frozen=True, kw_only=True):
     job_status: str | None
 
 
+# --- transcript edits (services/ingest/routes/edits.py): requests, then answers ------------------
+
+EditOp = Literal["text", "word", "speaker", "split", "merge"]
+
+
+class SegmentEdit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One edit; `segment` and `word` are 0-based positions in the transcript as the API returns it.
+
+    text: the segment's new text. word: word `word` now reads `text`. speaker: the segment is
+    `speaker`'s (a label, a name the job gave one, or "new"). split: before word `word`. merge:
+    `segment` with the next one.
+    """
+
+    op: EditOp
+    segment: int
+    word: int | None = None
+    text: str | None = None
+    speaker: str | None = None
+
+
+class SegmentsPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """PATCH /v1/jobs/{id}/segments: the transcript revision the edit was made on, and one edit."""
+
+    revision: int
+    edits: Annotated[list[SegmentEdit], msgspec.Meta(min_length=1, max_length=1)]
+
+
+class UndoRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """POST /v1/jobs/{id}/revisions/undo: the revision the undo was asked on."""
+
+    revision: int
+
+
+class TranscriptEdited(msgspec.Struct, frozen=True, kw_only=True):
+    """The transcript after an edit or an undo (speaker names applied), and its new revision."""
+
+    revision: int
+    transcript: Transcript
+
+
+class RevisionEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One edit in the log: who made it, when, what it did, and whether an undo took it back."""
+
+    number: int
+    author: str | None
+    at: float
+    action: str
+    detail: str
+    undone: bool
+    undoes: int | None = None
+
+
+class RevisionList(msgspec.Struct, frozen=True, kw_only=True):
+    """The transcript's edits, oldest first; `note` says why the log and the job disagree, if they do."""
+
+    revision: int
+    generation: int
+    revisions: list[RevisionEntry]
+    note: str | None = None
+
+
+class RevisionConflict(msgspec.Struct, frozen=True, kw_only=True):
+    """409 of an edit: the transcript is at another revision (or an edit is being saved); reload it."""
+
+    detail: str
+    revision: int
+
+
 # Every type a route answers with, for the OpenAPI components.
 API_TYPES: tuple[type[Any], ...] = (
     ErrorDetail,
@@ -212,6 +300,12 @@ API_TYPES: tuple[type[Any], ...] = (
     StoredDeadLetter,
     DeadLetterPage,
     DeadLetterRetried,
+    Glossary,
+    SegmentsPatch,
+    UndoRequest,
+    TranscriptEdited,
+    RevisionList,
+    RevisionConflict,
 )
 
 T = TypeVar("T")
@@ -233,3 +327,52 @@ def openapi_components(ref_prefix: str = "#/components/schemas/") -> dict[str, A
     """The JSON schema of every answer type and the types they use, keyed by struct name."""
     _, components = msgspec.json.schema_components(API_TYPES, ref_template=ref_prefix + "{name}")
     return components
+
+
+# --- voice profiles (services/ingest/routes/people.py) -------------------------------------------
+
+
+class PersonSource(msgspec.Struct, frozen=True, kw_only=True):
+    """One sample of a person's voice: where it came from and how much speech (never the vector)."""
+
+    job_id: str | None
+    speaker: str | None  # the job's speaker label
+    speech_s: float
+    model: str  # the embedding model that made the vector
+    at: float
+
+
+class Person(msgspec.Struct, frozen=True, kw_only=True):
+    """A voice profile: a person known by voice to the API key (`sources`: only from GET /v1/people/{id})."""
+
+    person_id: str
+    name: str
+    samples: int
+    speech_s: float  # seconds of speech over all samples
+    created_at: float
+    updated_at: float
+    sources: list[PersonSource] = msgspec.field(default_factory=list)
+
+
+class PeoplePage(msgspec.Struct, frozen=True, kw_only=True):
+    """Every voice profile of the API key, by name."""
+
+    people: list[Person]
+
+
+class SpeakerPerson(msgspec.Struct, frozen=True, kw_only=True):
+    """A job's speaker after "this is <person>" (PUT) or "not them" (DELETE), and the job's names now.
+
+    `identity` is the label's identity after the call (None after a DELETE); `person` is the profile
+    the call was about, with its samples now (None: it no longer exists, only the job's identity went).
+    """
+
+    job_id: str
+    speaker: str
+    person: Person | None
+    identity: SpeakerIdentity | None
+    speaker_names: dict[str, str]
+    speaker_identities: dict[str, SpeakerIdentity]
+
+
+API_TYPES = (*API_TYPES, Person, PeoplePage, SpeakerPerson)

@@ -12,6 +12,12 @@ shape is what the stages wrote before it was typed, so jobs stored then still de
     summary/summary.*         summary_key               Summary          summarize -> ingest
     transcript.labels.json    labelled_transcript_key   Transcript       ingest (rename) -> summarize, ingest
     summary.labels.json       labelled_summary_key      Summary          summarize, ingest -> ingest
+    diarization/voices.json   diarization_voices_key    SpeakerVoices    diarize -> assemble, ingest
+    transcript.revisions.json transcript_revisions_key  RevisionLog      ingest (edits) -> ingest
+
+    outside any job:
+    profiles/<owner>/<id>.json voice_profile_key        VoiceProfile     assemble, ingest -> assemble, ingest
+    glossaries/<owner>.json   glossary_key              Glossary         ingest -> ingest (at submission)
 
 Replay reads the chunk plan, the chunk transcripts and the speaker turns to rebuild its events.
 
@@ -37,25 +43,37 @@ __all__ = [
     "ChunkPlan",
     "ChunkTranscript",
     "Decision",
+    "Glossary",
     "GuardEvent",
     "MadeBy",
     "Method",
     "PlannedChunk",
+    "Revision",
+    "RevisionLog",
     "Segment",
     "SpeakerNames",
     "SpeakerNote",
     "SpeakerTurn",
     "SpeakerTurns",
+    "SpeakerVoice",
+    "SpeakerVoices",
     "Summary",
     "TranscribedSegment",
     "TranscribedWord",
     "Transcript",
+    "VocabularyUse",
+    "VoiceProfile",
+    "VoiceSample",
     "Word",
     "decode_chunk_plan",
     "decode_chunk_transcript",
+    "decode_glossary",
+    "decode_revision_log",
     "decode_speaker_turns",
+    "decode_speaker_voices",
     "decode_summary",
     "decode_transcript",
+    "decode_voice_profile",
     "encode",
     "join_words",
 ]
@@ -127,6 +145,15 @@ class ChunkGuardRecord(msgspec.Struct, frozen=True, kw_only=True):
     events: list[GuardEvent] = msgspec.field(default_factory=list)
 
 
+class VocabularyUse(msgspec.Struct, frozen=True, kw_only=True):
+    """How one chunk's decodes were given the job's vocabulary (services/transcribe/vocabulary.py)."""
+
+    mode: str  # hotwords, prompt or both (AODIO_TRANSCRIBE_VOCABULARY_MODE)
+    terms: int  # terms the decoder was given, the job's first
+    left_out: int = 0  # terms over the decoder's token budget
+    text: str = ""  # the terms as the decoder got them
+
+
 class ChunkTranscript(msgspec.Struct, frozen=True, kw_only=True):
     """One chunk's words, times on the recording's clock (not the chunk's)."""
 
@@ -138,6 +165,7 @@ class ChunkTranscript(msgspec.Struct, frozen=True, kw_only=True):
     model: str | None = None
     segments: list[TranscribedSegment] = msgspec.field(default_factory=list)
     guards: ChunkGuardRecord | None = None
+    vocabulary: VocabularyUse | None = None  # None: the decoder was given no vocabulary
 
 
 # --- diarize: diarization/turns.json ------------------------------------------------------------
@@ -158,6 +186,21 @@ class SpeakerTurns(msgspec.Struct, frozen=True, kw_only=True):
     turns: list[SpeakerTurn] = msgspec.field(default_factory=list)
     model: dict[str, Any] = msgspec.field(default_factory=dict)
     duration_s: float = 0.0
+
+
+class SpeakerVoice(msgspec.Struct, frozen=True, kw_only=True):
+    """One diarization label's voice: the speech-weighted mean of its CAM++ centroids, normalised."""
+
+    speaker: str
+    speech_s: float
+    vector: list[float]
+
+
+class SpeakerVoices(msgspec.Struct, frozen=True, kw_only=True):
+    """diarization/voices.json: every label's voice vector (never audio), and the embedding model's name."""
+
+    model: str = ""
+    speakers: list[SpeakerVoice] = msgspec.field(default_factory=list)
 
 
 # --- assemble: transcript/transcript.json (and transcript.labels.json) --------------------------
@@ -255,6 +298,67 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     made_by: dict[str, MadeBy] = msgspec.field(default_factory=dict)
 
 
+# --- ingest (edits): transcript/transcript.revisions.json -----------------------------------------
+
+
+class Revision(msgspec.Struct, frozen=True, kw_only=True):
+    """One edit of the transcript: segments [start, start + len(before)) became `after` segments.
+
+    Every edit (text, word, speaker, split, merge) is stored as this splice, with the segments it
+    replaced, so undoing it puts `before` back in place of the `after` segments it made.
+    """
+
+    number: int  # the transcript revision this edit made (JobState.transcript_revision)
+    author: str | None  # the API key's name; None without keys
+    at: float  # unix time
+    action: Literal["text", "word", "speaker", "split", "merge", "undo"]
+    detail: str = ""  # what changed, in words: "segment 12: text", "segments 3+4 merged"
+    start: int = 0
+    before: list[Segment] = msgspec.field(default_factory=list)
+    after: int = 0  # how many segments the edit put at `start`
+    undoes: int | None = None  # for an undo: the revision number it undid
+    undone: bool = False  # a later undo took this edit back
+
+
+class RevisionLog(msgspec.Struct, frozen=True, kw_only=True):
+    """Every edit of one job's transcript, oldest first; `generation`: the run whose transcript they edit."""
+
+    generation: int = 1
+    revisions: list[Revision] = msgspec.field(default_factory=list)
+
+
+# --- voice profiles and glossaries: outside any job, per API key ---------------------------------
+
+
+class VoiceSample(msgspec.Struct, frozen=True, kw_only=True):
+    """Confirmed speech of one person: a voice vector and where it came from (never the audio)."""
+
+    vector: list[float]
+    speech_s: float
+    model: str = ""  # the embedding model that made the vector; only vectors of one model compare
+    job_id: str | None = None
+    speaker: str | None = None  # the job's diarization label
+    at: float = 0.0
+
+
+class VoiceProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """profiles/<owner>/<person_id>.json: a person known by voice to one API key."""
+
+    person_id: str
+    name: str
+    owner: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    samples: list[VoiceSample] = msgspec.field(default_factory=list)
+
+
+class Glossary(msgspec.Struct, frozen=True, kw_only=True):
+    """glossaries/<owner>.json: names, products and jargon one API key's jobs should spell as given."""
+
+    terms: list[str] = msgspec.field(default_factory=list)
+    updated_at: float = 0.0
+
+
 # --- speaker labels: the job's names for diarization labels (JobState.speaker_names) ------------
 
 SpeakerNames = dict[str, str]  # diarization label -> the name a person gave it ("SPEAKER_1" -> "Alice")
@@ -266,6 +370,10 @@ ARTIFACT_TYPES: tuple[type[msgspec.Struct], ...] = (
     SpeakerTurns,
     Transcript,
     Summary,
+    SpeakerVoices,
+    RevisionLog,
+    VoiceProfile,
+    Glossary,
 )
 
 _encoder = msgspec.json.Encoder()
@@ -274,9 +382,25 @@ _chunk_transcript = msgspec.json.Decoder(ChunkTranscript)
 _speaker_turns = msgspec.json.Decoder(SpeakerTurns)
 _transcript = msgspec.json.Decoder(Transcript)
 _summary = msgspec.json.Decoder(Summary)
+_speaker_voices = msgspec.json.Decoder(SpeakerVoices)
+_revision_log = msgspec.json.Decoder(RevisionLog)
+_voice_profile = msgspec.json.Decoder(VoiceProfile)
+_glossary = msgspec.json.Decoder(Glossary)
+
+Artifact = (
+    ChunkPlan
+    | ChunkTranscript
+    | SpeakerTurns
+    | Transcript
+    | Summary
+    | SpeakerVoices
+    | RevisionLog
+    | VoiceProfile
+    | Glossary
+)
 
 
-def encode(artifact: ChunkPlan | ChunkTranscript | SpeakerTurns | Transcript | Summary) -> bytes:
+def encode(artifact: Artifact) -> bytes:
     """Any artifact as the UTF-8 JSON stored under its key."""
     return _encoder.encode(artifact)
 
@@ -304,3 +428,23 @@ def decode_transcript(data: bytes | str) -> Transcript:
 def decode_summary(data: bytes | str) -> Summary:
     """summary/summary.json or summary.labels.json."""
     return _summary.decode(data)
+
+
+def decode_speaker_voices(data: bytes | str) -> SpeakerVoices:
+    """diarization/voices.json."""
+    return _speaker_voices.decode(data)
+
+
+def decode_revision_log(data: bytes | str) -> RevisionLog:
+    """transcript/transcript.revisions.json."""
+    return _revision_log.decode(data)
+
+
+def decode_voice_profile(data: bytes | str) -> VoiceProfile:
+    """profiles/<owner>/<person_id>.json."""
+    return _voice_profile.decode(data)
+
+
+def decode_glossary(data: bytes | str) -> Glossary:
+    """glossaries/<owner>.json."""
+    return _glossary.decode(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{7,63}$")
@@ -83,6 +84,33 @@ def labelled_transcript_key(job_id: str) -> str:
 def labelled_summary_key(job_id: str) -> str:
     """summary.json with diarization labels, kept aside once speakers are named."""
     return summary_key(job_id, LABELLED_EXTENSION)
+
+
+def diarization_voices_key(job_id: str) -> str:
+    """Each diarization label's voice vector (SpeakerVoices): what voice profiles are matched against."""
+    return f"jobs/{job_id}/diarization/voices.json"
+
+
+def transcript_revisions_key(job_id: str) -> str:
+    """The edits people made to the transcript (RevisionLog); a transcript-kind artifact for retention."""
+    return transcript_key(job_id, "revisions.json")
+
+
+def owner_folder(owner: str | None) -> str:
+    """A folder name for an API key's name (None: no keys configured): fixed length, no traversal."""
+    return hashlib.sha256((owner or "").encode()).hexdigest()[:24]
+
+
+def voice_profiles_prefix(owner: str | None) -> str:
+    return f"profiles/{owner_folder(owner)}/"
+
+
+def voice_profile_key(owner: str | None, person_id: str) -> str:
+    return f"{voice_profiles_prefix(owner)}{person_id}.json"
+
+
+def glossary_key(owner: str | None) -> str:
+    return f"glossaries/{owner_folder(owner)}.json"
 
 
 # Each kind of artifact lives under one prefix of its job's folder; retention is set per kind.

@@ -16,6 +16,13 @@ WebhookUrl = Annotated[
     ),
 ]
 
+VocabularyTerm = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+Vocabulary = Annotated[
+    list[VocabularyTerm],
+    msgspec.Meta(max_length=200, description="names, products and jargon to spell as given"),
+]
+PersonId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{7,63}$")]
+
 SummaryMethod = Literal["llm", "extractive", "none"]
 
 
@@ -34,6 +41,10 @@ class JobOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     summary_model: str | None = None
     chunk_seconds: ChunkSeconds | None = None
     webhook_url: WebhookUrl | None = None
+    # with the API key's glossary merged in at submission (services/ingest): what transcribe and summarize use
+    vocabulary: Vocabulary = msgspec.field(default_factory=list)
+    # a voice sample: after diarization, the speaker with the most speech is enrolled into this profile
+    enroll_person: PersonId | None = None
 
     def __post_init__(self) -> None:
         low, high = self.min_speakers, self.max_speakers

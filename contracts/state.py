@@ -105,6 +105,15 @@ class Removal(msgspec.Struct, frozen=True, kw_only=True):
     generation: int = 1  # the run whose artifacts they were
 
 
+class SpeakerIdentity(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a diarization label is: the voice profile it matched (cosine similarity), or a confirmed one."""
+
+    person_id: str
+    name: str
+    confidence: float  # cosine similarity of the label's voice to the profile's, 0..1
+    confirmed: bool = False  # a person said so (enrolment or correction), not only the voice match
+
+
 class JobState(msgspec.Struct, kw_only=True):
     job_id: str
     generation: int = 1
@@ -125,6 +134,12 @@ class JobState(msgspec.Struct, kw_only=True):
     failed_stage: str | None = None
     owner: str | None = None  # the name of the API key that submitted the job
     speaker_names: dict[str, str] = msgspec.field(default_factory=dict)  # "SPEAKER_1" -> "Alice"
+    # labels a voice profile matched or a person confirmed; their names are in speaker_names too
+    speaker_identities: dict[str, SpeakerIdentity] = msgspec.field(default_factory=dict)
+    # label -> the voice profiles a person said this label is not: never matched to it again
+    voice_rejections: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    transcript_revision: int = 0  # edits made to this generation's transcript (RevisionLog), for 409s
+    transcript_revised_at: float | None = None  # when an edit last took a number: it may be saving still
     upload_id: str | None = None  # a presigned multipart upload in progress (status "uploading")
     run_from: str = "ingest"  # where this generation's run started (a replay names its stage)
     run_started_at: float | None = None

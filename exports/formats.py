@@ -1,12 +1,18 @@
-"""The one table of export formats: each format's content type and renderer, for transcripts and summaries."""
+"""The one table of export formats: each format's content type and renderer, for transcripts and summaries.
+
+Transcript and summary formats are stored by the stages (and rewritten on a rename); documents hold
+both and the job's facts, so ingest renders them on request and never stores them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from contracts.artifacts import Summary, Transcript
+from exports import docx as documents
 from exports import summary as summaries
 from exports import transcript as transcripts
+from exports.docx import DocumentInfo
 
 TRANSCRIPT_FORMATS: dict[str, tuple[str, Callable[[Transcript], bytes]]] = {
     "json": ("application/json", transcripts.to_json),
@@ -20,6 +26,10 @@ SUMMARY_FORMATS: dict[str, tuple[str, Callable[[Summary], bytes]]] = {
     "md": ("text/markdown; charset=utf-8", lambda s: summaries.to_markdown(s).encode()),
 }
 
+DOCUMENT_FORMATS: dict[str, tuple[str, Callable[[Transcript, Summary | None, DocumentInfo], bytes]]] = {
+    "docx": (documents.DOCX_MEDIA, documents.to_docx),
+}
+
 
 def render_transcript(t: Transcript, fmt: str) -> bytes:
     """The transcript in one of TRANSCRIPT_FORMATS."""
@@ -29,3 +39,8 @@ def render_transcript(t: Transcript, fmt: str) -> bytes:
 def render_summary(s: Summary, fmt: str) -> bytes:
     """The summary in one of SUMMARY_FORMATS."""
     return SUMMARY_FORMATS[fmt][1](s)
+
+
+def render_document(t: Transcript, s: Summary | None, info: DocumentInfo, fmt: str) -> bytes:
+    """The summary (None: not written yet) and the transcript in one of DOCUMENT_FORMATS."""
+    return DOCUMENT_FORMATS[fmt][1](t, s, info)

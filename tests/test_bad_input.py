@@ -236,10 +236,15 @@ API_CASES: dict[str, tuple[Request, int, str]] = {
     ),
     "wrong-method-put-jobs": (lambda c, s: c.put("/v1/jobs", json={}), 405, "Method Not Allowed"),
     "wrong-method-patch-job": (lambda c, s: c.patch(f"/v1/jobs/{s.good_job}"), 405, "Method Not Allowed"),
-    "transcript-format-docx": (
-        lambda c, s: c.get(f"/v1/jobs/{s.good_job}/transcript", params={"format": "docx"}),
+    "transcript-format-pdf": (
+        lambda c, s: c.get(f"/v1/jobs/{s.good_job}/transcript", params={"format": "pdf"}),
         400,
         "unknown transcript format",
+    ),
+    "transcript-format-docx": (  # the document holds the summary too: the answer names its route
+        lambda c, s: c.get(f"/v1/jobs/{s.good_job}/transcript", params={"format": "docx"}),
+        400,
+        "/document?format=docx",
     ),
     "summary-format-srt": (
         lambda c, s: c.get(f"/v1/jobs/{s.good_job}/summary", params={"format": "srt"}),

@@ -270,9 +270,9 @@ def test_export_of_an_unfinished_job_says_it_is_not_ready(api, capsys):
 
 
 def test_bad_format_is_a_usage_error(api, capsys):
-    code, out, err = run(capsys, api.args("export", "20200101-000000-00000000", "--format", "docx"))
+    code, out, err = run(capsys, api.args("export", "20200101-000000-00000000", "--format", "pdf"))
     assert code == 2 and out == ""
-    assert err.startswith("aodio: argument --format: invalid choice: 'docx'") and err.count("\n") == 1
+    assert err.startswith("aodio: argument --format: invalid choice: 'pdf'") and err.count("\n") == 1
 
 
 def test_rename_merges_names_and_exports_show_them(api, capsys):

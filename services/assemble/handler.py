@@ -32,6 +32,7 @@ from services.assemble.fanin import (
     should_assemble,
     waiting_for,
 )
+from services.assemble.identify import Identification, identify_speakers, names_after, record_identities
 from services.assemble.notices import transcript_warnings
 from services.assemble.speakers import assemble
 
@@ -53,7 +54,7 @@ class AssembleHandler:
             ctx.progress(float(received), float(len(expected) or 1), "inputs", waiting_for(state, require))
             return Outcome(stage_done=False)
         ctx.progress(float(received), float(len(expected)), "inputs", "assembling")
-        transcript = await asyncio.to_thread(self._assemble, state, ctx.storage)
+        transcript, found = await asyncio.to_thread(self._assemble, state, ctx.storage)
         return Outcome(
             events=[
                 TranscriptAssembled(
@@ -64,10 +65,10 @@ class AssembleHandler:
                     options=state.options,
                 )
             ],
-            update=lambda s: record_transcript(s, transcript),
+            update=lambda s: record_transcript(s, transcript, found),
         )
 
-    def _assemble(self, state: JobState, storage: Storage) -> Transcript:
+    def _assemble(self, state: JobState, storage: Storage) -> tuple[Transcript, Identification | None]:
         job_id, count = state.job_id, state.chunks_total or 0
         try:
             chunks = [_chunk(storage, keys.chunk_transcript_key(job_id, i)) for i in range(count)]
@@ -77,10 +78,12 @@ class AssembleHandler:
                 f"an input of the transcript is gone from storage ({exc}); re-run the job from transcribe"
             ) from exc
         transcript = assemble(chunks, turns)
-        shown = keep_labelled(storage, job_id, transcript, state.speaker_names)
+        # who speaks, by voice, before rendering: so every export carries the names
+        found = identify_speakers(storage, state, transcript, self.settings.voice_match_threshold)
+        shown = keep_labelled(storage, job_id, transcript, names_after(state, found))
         for extension, (content_type, render) in FORMATS.items():
             storage.put_bytes(keys.transcript_key(job_id, extension), render(shown), content_type)
-        return transcript
+        return transcript, found
 
 
 def keep_labelled(storage: Storage, job_id: str, transcript: Transcript, names: dict[str, str]) -> Transcript:
@@ -116,8 +119,9 @@ def _turns(storage: Storage, job_id: str) -> SpeakerTurns:
         ) from exc
 
 
-def record_transcript(state: JobState, transcript: Transcript) -> None:
-    """Idempotent: the transcript's outputs and language; a warning when it is empty but speech was heard."""
+def record_transcript(state: JobState, transcript: Transcript, found: Identification | None = None) -> None:
+    """Idempotent: outputs, language, who speaks; a warning when it is empty but speech was heard."""
+    record_identities(state, found)
     for extension in FORMATS:
         state.outputs[f"transcript_{extension}"] = keys.transcript_key(state.job_id, extension)
     if transcript.language:

@@ -25,7 +25,7 @@ from runtime.storage.base import ObjectNotFound
 from services.diarize.clustering import SpeakerBounds
 from services.diarize.config import DiarizeSettings
 from services.diarize.models import DeviceError, DiarizeModelError, DiarizerCache, ModelNames, WindowDiarizer
-from services.diarize.output import rttm_text, turns_json
+from services.diarize.output import rttm_text, turns_json, voices_json
 from services.diarize.pipeline import AudioError, Diarization, diarize_file
 
 STAGE = "diarize"
@@ -95,6 +95,10 @@ class DiarizeHandler:
         storage = ctx.storage
         storage.put_bytes(turns_key, turns_json(result, model), "application/json")
         storage.put_bytes(rttm_key, rttm_text(result, event.job_id).encode(), "text/plain")
+        voices_key = keys.diarization_voices_key(event.job_id)
+        storage.put_bytes(
+            voices_key, voices_json(result, embedding_name(names.embedding)), "application/json"
+        )
         done = DiarizationCompleted(
             job_id=event.job_id,
             generation=event.generation,
@@ -102,7 +106,9 @@ class DiarizeHandler:
             rttm_key=rttm_key,
             speaker_count=len(result.speakers),
         )
-        return Outcome(events=[done], update=lambda state: record_outputs(state, turns_key, rttm_key))
+        return Outcome(
+            events=[done], update=lambda state: record_outputs(state, turns_key, rttm_key, voices_key)
+        )
 
     def _model_names(self, options: JobOptions) -> ModelNames:
         return ModelNames(
@@ -127,7 +133,14 @@ def speaker_bounds(options: JobOptions) -> SpeakerBounds:
     return SpeakerBounds(exact=options.speakers, low=options.min_speakers, high=options.max_speakers)
 
 
-def record_outputs(state: JobState, turns_key: str, rttm_key: str) -> None:
+def embedding_name(embedding: str) -> str:
+    """The embedding model as voice vectors name it: the file or hub name, without the local folders."""
+    return Path(embedding).name or embedding
+
+
+def record_outputs(state: JobState, turns_key: str, rttm_key: str, voices_key: str | None = None) -> None:
     """Idempotent: name the diarization artifacts in the job's outputs."""
     state.outputs["diarization_turns"] = turns_key
     state.outputs["diarization_rttm"] = rttm_key
+    if voices_key is not None:
+        state.outputs["diarization_voices"] = voices_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.artifacts import SpeakerTurn, SpeakerTurns, encode
+from contracts.artifacts import SpeakerTurn, SpeakerTurns, SpeakerVoice, SpeakerVoices, encode
 from services.diarize.pipeline import Diarization
 
 
@@ -25,4 +25,21 @@ def rttm_text(result: Diarization, uri: str) -> str:
     return "".join(
         f"SPEAKER {uri} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
         for t in result.turns
+    )
+
+
+def voices_json(result: Diarization, embedding_model: str) -> bytes:
+    """voices.json, a SpeakerVoices: each label's voice vector, for voice profiles (never the audio)."""
+    return encode(
+        SpeakerVoices(
+            model=embedding_model,
+            speakers=[
+                SpeakerVoice(
+                    speaker=name,
+                    speech_s=voice.speech_s,
+                    vector=[round(float(x), 6) for x in voice.vector],
+                )
+                for name, voice in sorted(result.voices.items())
+            ],
+        )
     )

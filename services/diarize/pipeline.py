@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import soundfile
 
 from runtime.errors import PermanentError
 from services.diarize.campplus import SAMPLE_RATE
-from services.diarize.clustering import SpeakerBounds, cluster
+from services.diarize.clustering import SpeakerBounds, cluster, normalise
 from services.diarize.windows import LocalSpeaker, WindowDiarizer
 
 Progress = Callable[[float, float], None]
@@ -32,11 +32,20 @@ class SpeakerTurn:
 
 
 @dataclass(frozen=True)
+class Voice:
+    """One final speaker's voice: the speech-weighted mean of its local centroids, normalised."""
+
+    vector: np.ndarray
+    speech_s: float
+
+
+@dataclass(frozen=True)
 class Diarization:
     speakers: list[str]
     turns: list[SpeakerTurn]
     duration_s: float
     windows: int
+    voices: dict[str, Voice] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,20 @@ def _label(
         turns=[SpeakerTurn(start, end, name) for start, end, name in merged],
         duration_s=duration_s,
         windows=windows,
+        voices=_voices(local, labels, names),
     )
+
+
+def _voices(local: list[LocalSpeaker], labels: np.ndarray, names: dict[int, str]) -> dict[str, Voice]:
+    """Each label's voice: its local speakers' centroids weighted by their speech."""
+    voices: dict[str, Voice] = {}
+    for label, name in names.items():
+        members = [speaker for speaker, own in zip(local, labels, strict=True) if int(own) == label]
+        speech = sum(m.speech_s for m in members)
+        weights = np.array([max(m.speech_s, 1e-3) for m in members])
+        mean = (np.stack([normalise(m.centroid) for m in members]) * weights[:, None]).sum(0)
+        voices[name] = Voice(vector=normalise(mean), speech_s=round(float(speech), 3))
+    return voices
 
 
 def _names_by_first_turn(turns: list[tuple[float, float, int]]) -> dict[int, str]:

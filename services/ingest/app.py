@@ -23,11 +23,14 @@ from services.ingest.config import IngestSettings
 from services.ingest.deps import Services
 from services.ingest.routes import (
     deadletters,
+    edits,
     events,
+    glossary,
     health,
     jobs,
     metrics,
     partial,
+    people,
     replay,
     results,
     uploads,
@@ -95,7 +98,8 @@ def create_app(
     for module in (health, metrics, web):
         app.include_router(module.router)
     # Every /v1 route wants the key (when keys are configured) and needs NATS: both refusals, documented.
-    for module in (jobs, uploads, events, results, partial, replay, deadletters):
+    for module in (jobs, uploads, events, results, edits, partial, replay, deadletters, glossary):
         app.include_router(module.router, responses=refusals(401, 503))
+    app.include_router(people.router, responses=refusals(401, 503))  # voice profiles
     app.mount("/web", web.static, name="web")
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ByteSize, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.voices import MATCH_THRESHOLD
 from services.ingest.apikeys import KeyConfigError, parse_keys
 from services.ingest.limits import Limits, parse_key_limits
 
@@ -42,6 +43,9 @@ class IngestSettings(BaseSettings):
     # A job admitted under a limit whose upload has not finished holds its place at most this long,
     # so one whose replica died mid-upload frees it.
     limits_hold_s: float = Field(default=3600.0, gt=0)
+    # Voice profiles: the match threshold a replay from summarize identifies speakers with (assemble
+    # does it for every other run, with AODIO_ASSEMBLE_VOICE_MATCH_THRESHOLD: keep the two the same).
+    voice_match_threshold: float = Field(default=MATCH_THRESHOLD, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _key_limits_name_keys(self) -> IngestSettings:

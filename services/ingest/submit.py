@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 
 import msgspec
 from fastapi import HTTPException
@@ -15,11 +17,17 @@ from contracts import keys
 from contracts.api import JobAccepted
 from contracts.events import JobSubmitted
 from contracts.options import JobOptions, parse_options
-from contracts.state import JobState, StageState
+from contracts.state import JobState, JobWarning, StageState
 from runtime.jobs import JobNotFound
 from runtime.publish import publish_event
+from runtime.storage.base import StorageFull
 from services.ingest.answers import reply
 from services.ingest.deps import Services
+from services.ingest.glossary import load_glossary, with_glossary
+from services.ingest.space import storage_full
+from services.ingest.upload import UploadError
+
+log = logging.getLogger(__name__)
 
 
 def new_job_id() -> str:
@@ -37,10 +45,43 @@ def options_from(raw: object) -> JobOptions:
         raise HTTPException(422, f"bad options: {exc}") from exc
 
 
+async def with_vocabulary(
+    services: Services, options: JobOptions, owner: str | None
+) -> tuple[JobOptions, list[JobWarning]]:
+    """The options with the key's glossary merged into `vocabulary` (job terms first), and warnings."""
+    try:
+        glossary = await asyncio.to_thread(load_glossary, services.storage, owner)
+    except msgspec.DecodeError as exc:  # a damaged glossary must not stop every submission
+        log.warning("glossary of key %r is unreadable, jobs run without it: %s", owner, exc)
+        unread = JobWarning(
+            stage="ingest",
+            code="glossary_unreadable",
+            message=f"the API key's glossary could not be read ({exc}): set it again (PUT /v1/glossary)",
+        )
+        return options, [unread]
+    return with_glossary(options, glossary)
+
+
 async def discard(services: Services, job_id: str) -> None:
     """Remove whatever a refused submission stored."""
     with contextlib.suppress(Exception):
         await asyncio.to_thread(services.storage.delete_prefix, keys.job_prefix(job_id))
+
+
+@contextlib.asynccontextmanager
+async def keeping_nothing_if_refused(services: Services, job_id: str) -> AsyncIterator[None]:
+    """Receive an upload inside this: refused (a clear 4xx/507) or abandoned, nothing of it stays stored."""
+    try:
+        yield
+    except UploadError as exc:
+        await discard(services, job_id)
+        raise HTTPException(exc.status, exc.reason) from exc
+    except StorageFull as exc:
+        await discard(services, job_id)
+        raise storage_full(exc) from exc
+    except BaseException:
+        await discard(services, job_id)
+        raise
 
 
 async def queue_job(
@@ -54,7 +95,10 @@ async def queue_job(
     owner: str | None,
     existing: bool = False,
 ) -> Response:
-    """Record the job (or move an uploading one to queued) and publish job.submitted; 202 reply."""
+    """Record the job (or move an uploading one to queued) and publish job.submitted; 202 reply.
+
+    A new job's options get the key's glossary here; an uploading one got it when its upload started.
+    """
     now = time.time()
     ingest = StageState(status="done", started_at=now, finished_at=now, done=1, total=1)
     if existing:
@@ -71,6 +115,7 @@ async def queue_job(
         except JobNotFound as exc:
             raise HTTPException(404, f"unknown job {job_id}") from exc
     else:
+        options, warnings = await with_vocabulary(services, options, owner)
         state = JobState(
             job_id=job_id,
             created_at=now,
@@ -80,6 +125,7 @@ async def queue_job(
             stages={"ingest": ingest},
             outputs={"source": source_key},
             owner=owner,
+            warnings=warnings,
         )
         await services.jobs.create(state)
     event = JobSubmitted(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import msgspec
 
@@ -52,7 +53,10 @@ class SummarizeHandler:
         transcript_key = labelled_key if labelled else event.transcript_key
         transcript = await asyncio.to_thread(_read_transcript, ctx.storage, transcript_key)
         ctx.progress(0.0, 1.0, "summary", f"{len(transcript.segments)} segments")
-        summary = await self.summarize(transcript, event.options.summary_method, event.options.summary_model)
+        options = event.options
+        summary = await self.summarize(
+            transcript, options.summary_method, options.summary_model, options.vocabulary
+        )
         ctx.log.info(
             "summary by %s (%s)%s", summary.method, summary.model, f": {summary.note}" if summary.note else ""
         )
@@ -77,10 +81,18 @@ class SummarizeHandler:
         return Outcome(events=[done], update=lambda state: _record(state, json_key, md_key))
 
     async def summarize(
-        self, transcript: Transcript, method: str = "llm", model: str | None = None
+        self,
+        transcript: Transcript,
+        method: str = "llm",
+        model: str | None = None,
+        vocabulary: Sequence[str] = (),
     ) -> Summary:
-        """The summary a job asked for, through the guard (guard.py) that keeps the sanity rules."""
-        summary = await self._summary(transcript, method, model)
+        """The summary a job asked for, through the guard (guard.py) that keeps the sanity rules.
+
+        A model is told to spell the job's vocabulary as given; the extractive summary quotes the
+        transcript, so the vocabulary changes nothing there.
+        """
+        summary = await self._summary(transcript, method, model, vocabulary)
         plain = (
             summary
             if summary.method == "extractive"
@@ -88,7 +100,9 @@ class SummarizeHandler:
         )
         return await asyncio.to_thread(guard, summary, transcript, plain)
 
-    async def _summary(self, transcript: Transcript, method: str, model: str | None) -> Summary:
+    async def _summary(
+        self, transcript: Transcript, method: str, model: str | None, vocabulary: Sequence[str] = ()
+    ) -> Summary:
         """The summary a job asked for, falling back to extractive when the model fails for good."""
         if method == "none":
             return Summary(
@@ -100,24 +114,26 @@ class SummarizeHandler:
         try:
             if name.startswith("local/"):
                 async with self.local.use(name) as target:
-                    return await self._with_model(transcript, target)
-            return await self._with_model(transcript, self._hosted(name))
+                    return await self._with_model(transcript, target, vocabulary)
+            return await self._with_model(transcript, self._hosted(name), vocabulary)
         except LlmFailure as exc:
             log.warning("summary model %s failed for good, summarising extractively: %s", name, exc.reason)
             return await asyncio.to_thread(
                 summarize_extractive, transcript, f"LLM {name} failed: {exc.reason}"
             )
 
-    async def _with_model(self, transcript: Transcript, target: LlmTarget) -> Summary:
+    async def _with_model(
+        self, transcript: Transcript, target: LlmTarget, vocabulary: Sequence[str] = ()
+    ) -> Summary:
         settings = self.settings
         limits = CallLimits(settings.max_output_tokens, settings.temperature, settings.request_timeout_s)
         strategy = settings.strategy
         if strategy == "auto":
             strategy = "salient" if target.local else "map_reduce"
         if strategy == "salient":
-            return await summarize_salient(transcript, target, limits, settings.prompt_words)
+            return await summarize_salient(transcript, target, limits, settings.prompt_words, vocabulary)
         return await summarize_map_reduce(
-            transcript, target, limits, settings.window_words, settings.map_concurrency
+            transcript, target, limits, settings.window_words, settings.map_concurrency, vocabulary
         )
 
     def _hosted(self, name: str) -> LlmTarget:

@@ -34,7 +34,7 @@ from exports.summary import clock
 from runtime.errors import PermanentError, RetryableError
 from services.summarize.extractive import chapters, ranked, speaker_notes, spoken_duration
 from services.summarize.passages import Sentence
-from services.summarize.prompts import prompt
+from services.summarize.prompts import prompt, vocabulary_rule, vocabulary_terms, with_vocabulary
 from services.summarize.words import real_owner
 
 
@@ -243,9 +243,19 @@ def parse_draft(answer: str) -> Draft:
 
 
 async def summarize_map_reduce(
-    transcript: Transcript, target: LlmTarget, limits: CallLimits, window_words: int, concurrency: int
+    transcript: Transcript,
+    target: LlmTarget,
+    limits: CallLimits,
+    window_words: int,
+    concurrency: int,
+    vocabulary: Sequence[str] = (),
 ) -> Summary:
-    """Windows of the whole transcript summarised in parallel (at most `concurrency` at once), then merged."""
+    """Windows of the whole transcript summarised in parallel (at most `concurrency` at once), then merged.
+
+    With a vocabulary, every prompt ends with the terms to spell as given.
+    """
+    said = " ".join(s.text for s in transcript.segments)
+    rule = vocabulary_rule(vocabulary_terms(vocabulary, said), transcript.language)
     sentences, counts, _ = ranked(transcript)
     if not sentences:
         raise LlmFailure("the transcript has no sentence to summarise")
@@ -256,6 +266,7 @@ async def summarize_map_reduce(
     async def part(n: int, window: list[Sentence]) -> Draft:
         async with gate:
             user = prompt("map", language, part=n, parts=len(windows), passages=lines(window))
+            user = with_vocabulary(user, rule)
             return await complete_draft(target, user, language, limits)
 
     drafts = await asyncio.gather(*(part(n, w) for n, w in enumerate(windows, start=1)))
@@ -272,7 +283,7 @@ async def summarize_map_reduce(
         duration=spoken_duration(transcript.duration_s),
         passages=merged,
     )
-    draft = await complete_draft(target, user, language, limits)
+    draft = await complete_draft(target, with_vocabulary(user, rule), language, limits)
     return to_summary(draft, transcript, target, sentences, counts)
 
 

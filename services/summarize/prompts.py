@@ -5,6 +5,8 @@ Other languages get the English prompt with an instruction to write in that lang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.summarize.language import language_name
 
 _SHAPE = (
@@ -101,6 +103,46 @@ _FR = {
         "Réponds de nouveau avec l'objet JSON corrigé, et rien d'autre."
     ),
 }
+
+
+# The job's vocabulary (JobOptions.vocabulary): one line after the instructions, so a small model
+# copies the spelling; at most VOCABULARY_CHARS of terms, those the transcript says first.
+VOCABULARY_CHARS = 400
+_VOCABULARY = {
+    "en": (
+        "The transcript may misspell these names and terms: wherever you write one of them, spell it "
+        "exactly as here: {terms}."
+    ),
+    "fr": (
+        "La transcription peut mal écrire ces noms et ces termes : quand tu en écris un, écris-le "
+        "exactement comme ici : {terms}."
+    ),
+}
+
+
+def vocabulary_terms(terms: Sequence[str], said: str, limit: int = VOCABULARY_CHARS) -> list[str]:
+    """The terms for the prompt: those `said` (the transcript) holds, in any case, then the others,
+    in the job's order, as many as fit in `limit` characters."""
+    folded = said.casefold()
+    ordered = [t for t in terms if t.casefold() in folded] + [t for t in terms if t.casefold() not in folded]
+    kept: list[str] = []
+    for term in ordered:
+        if len(", ".join([*kept, term])) > limit:
+            break
+        kept.append(term)
+    return kept
+
+
+def vocabulary_rule(terms: Sequence[str], language: str | None) -> str:
+    """The instruction to spell the job's terms as given ("" without terms), in the summary's language."""
+    if not terms:
+        return ""
+    return _VOCABULARY["fr" if language == "fr" else "en"].format(terms=", ".join(terms))
+
+
+def with_vocabulary(user: str, rule: str) -> str:
+    """A user prompt with the vocabulary rule as its last line (unchanged without one)."""
+    return f"{user}\n\n{rule}" if rule else user
 
 
 def prompt(kind: str, language: str | None, **values: object) -> str:

@@ -16,6 +16,7 @@ covers and the model decides *how it reads*:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -33,7 +34,7 @@ from services.summarize.extractive import (
 )
 from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, blank, complete, json_object, lines
 from services.summarize.passages import Sentence, select
-from services.summarize.prompts import prompt
+from services.summarize.prompts import prompt, vocabulary_rule, vocabulary_terms, with_vocabulary
 from services.summarize.words import content_words, real_owner, terms
 
 
@@ -87,9 +88,17 @@ def schema(item_ids: list[str], chapter_ids: list[str], speakers: list[str]) -> 
 
 
 async def summarize_salient(
-    transcript: Transcript, target: LlmTarget, limits: CallLimits, prompt_words: int
+    transcript: Transcript,
+    target: LlmTarget,
+    limits: CallLimits,
+    prompt_words: int,
+    vocabulary: Sequence[str] = (),
 ) -> Summary:
-    """One bounded call: numbered decisions, actions and chapters, and the best other sentences."""
+    """One bounded call: numbered decisions, actions and chapters, and the best other sentences.
+
+    With a vocabulary, the prompt ends with the terms to spell as given; its words come out of the
+    sentences' budget, so the prompt stays within `prompt_words`.
+    """
     sentences, counts, _ = ranked(transcript)
     if not any(s.score > 0 for s in sentences):
         raise LlmFailure("the transcript has no sentence to summarise")
@@ -97,7 +106,9 @@ async def summarize_salient(
     most_decisions, most_actions = item_limits(transcript.duration_s)
     numbered = {f"D{n}": s for n, s in enumerate(pick(sentences, "decision", most_decisions, bins), 1)}
     numbered |= {f"A{n}": s for n, s in enumerate(pick(sentences, "action", most_actions, bins), 1)}
-    context = select(sentences, prompt_words, bins, chosen=list(numbered.values()))
+    said = " ".join(s.text for s in transcript.segments)
+    rule = vocabulary_rule(vocabulary_terms(vocabulary, said), transcript.language)
+    context = select(sentences, prompt_words - len(rule.split()), bins, chosen=list(numbered.values()))
     parts = chapters(sentences, transcript, counts)
     chapter_ids = {f"C{n}": c for n, c in enumerate(parts, 1)}
     notes = speaker_notes(sentences, transcript, counts)
@@ -112,6 +123,7 @@ async def summarize_salient(
         chapters="\n".join(f"[{i}] {_keywords(c.title)}" for i, c in chapter_ids.items()),
         speaker_ids=", ".join(speakers),
     )
+    user = with_vocabulary(user, rule)
     answer_schema = schema(list(numbered), list(chapter_ids), speakers)
     draft = await complete(target, user, transcript.language, limits, parse_salient, answer_schema)
     titled = _chapter_titles(draft, chapter_ids, sentences, transcript.language)

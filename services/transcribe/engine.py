@@ -22,8 +22,10 @@ from services.transcribe.passes import (
     quiet_pass,
     redecode,
     sequential_pass,
+    without_echoes,
 )
 from services.transcribe.speech import QUIET_VAD_THRESHOLD, VAD_THRESHOLD, plan_windows
+from services.transcribe.vocabulary import DecoderHint
 
 if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -124,6 +126,7 @@ def transcribe_chunk(
     vad_threshold: float = VAD_THRESHOLD,
     quiet_vad_threshold: float = QUIET_VAD_THRESHOLD,
     on_segment: Callable[[float], None] | None = None,
+    hint: DecoderHint | None = None,
 ) -> Transcription:
     """Segments with words, and what the guards did; consumes faster-whisper's lazy generators here.
 
@@ -134,22 +137,49 @@ def transcribe_chunk(
     `quiet_vad_threshold`, and what that finds is decoded the sequential way. Without batching,
     faster-whisper's sequential transcribe decodes the whole chunk. Either way a window that ends
     with no words is recorded as dropped, with why.
+
+    With a `hint` (the job's vocabulary) every decode gets its hotwords or prompt; a segment that
+    reads as the vocabulary given back rather than heard (guards.vocabulary_echo) is decoded again
+    without it, on the record.
     """
     if not model.whisper.model.is_multilingual:
         language = "en"
     report = GuardReport()
-    decode = Decode(language, beam_size, batch_size, vad_threshold)
+    decode = Decode(
+        language,
+        beam_size,
+        batch_size,
+        vad_threshold,
+        hotwords=hint.hotwords if hint else None,
+        initial_prompt=hint.prompt if hint else None,
+    )
+    segments = _decode_chunk(model, audio, decode, report, quiet_vad_threshold, on_segment)
+    if hint is not None and hint.term_words:
+        segments = without_echoes(model, audio, decode, segments, hint.term_words, report)
+    return Transcription(segments, report)
+
+
+def _decode_chunk(
+    model: LoadedModel,
+    audio: np.ndarray,
+    decode: Decode,
+    report: GuardReport,
+    quiet_vad_threshold: float,
+    on_segment: Callable[[float], None] | None,
+) -> list[dict[str, Any]]:
+    """The chunk's segments through the passes transcribe_chunk describes; decisions into `report`."""
+    vad_threshold = decode.vad_threshold
     plan = plan_windows(audio, vad_threshold)
     if plan.speech_s < QUIET_BELOW_S and quiet_vad_threshold < vad_threshold:
         quiet = plan_windows(audio, quiet_vad_threshold)
         if quiet.speech_s > plan.speech_s:
             quieter = replace(decode, vad_threshold=quiet_vad_threshold)
-            return Transcription(quiet_pass(model, audio, quiet, quieter, report), report)
+            return quiet_pass(model, audio, quiet, quieter, report)
     report.windows, report.speech_s = len(plan.windows), plan.speech_s
     if not plan.windows:
-        return Transcription([], report)
+        return []
     if model.batched is None:
-        return Transcription(sequential_pass(model, audio, plan, decode, report, on_segment), report)
+        return sequential_pass(model, audio, plan, decode, report, on_segment)
     first_pass = batched_pass(model, plan, decode)
     out: list[dict[str, Any]] = []
     for index, segments in enumerate(first_pass):
@@ -161,4 +191,4 @@ def transcribe_chunk(
         out += placed
         if on_segment is not None and placed:
             on_segment(placed[-1]["end"])
-    return Transcription(out, report)
+    return out

@@ -9,6 +9,7 @@ and every such decision is written down here, for the chunk's transcript and the
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,8 +37,15 @@ LOOP_MAX_PROBABILITY = 0.4
 UNRELIABLE_NO_SPEECH = 0.35
 UNRELIABLE_WORD_PROBABILITY = 0.2
 TEXT_KEPT = 200  # characters of removed text kept in the record
+# A segment made only of the job's vocabulary words is the vocabulary read back, not heard, when the
+# model leans this much to "no speech" or is this unsure of its words (services/transcribe/vocabulary.py;
+# measured with bench/vocabulary.py on the no-speech recordings and generated noise).
+ECHO_NO_SPEECH = UNRELIABLE_NO_SPEECH
+ECHO_WORD_PROBABILITY = 0.5
+ECHO_RUN = 3  # vocabulary terms in a row, only punctuation between them: the list the decoder was given
+ECHO_REPEAT_MIN = 3  # words (a term among them) the decoder writes twice over: "city of X, city of X"
 
-Reason = Literal["repetition", "no_speech", "low_confidence", "quiet"]
+Reason = Literal["repetition", "no_speech", "low_confidence", "quiet", "vocabulary"]
 Action = Literal["redecoded", "collapsed", "dropped"]
 
 
@@ -209,3 +217,85 @@ def removed_words(text: str) -> int:
 
 def clip(text: str) -> str:
     return text if len(text) <= TEXT_KEPT else text[: TEXT_KEPT - 1] + "…"
+
+
+def vocabulary_echo(segment: dict[str, Any], terms: tuple[tuple[str, ...], ...]) -> str:
+    """Why a segment reads as the job's vocabulary given back to the decoder, not heard, or "".
+
+    Hotwords and a prompt bias the decoder towards their terms; where it hears little, or a name
+    it cannot place, it may write the terms outright: the list it was given, one term again and
+    again, or a sentence around a term sampled by the temperature fallback. A segment holding a
+    term (`terms`: the vocabulary as normalised words) is suspect when
+    - it is vocabulary terms only, and the decoder leans to no speech or is unsure of them;
+    - ECHO_RUN terms come in a row (only punctuation between), heard unsurely, or one term back to back;
+    - it is a decode below Whisper's own confidence threshold (avg_logprob), kept by the fallback;
+    - words around a term come twice back to back ("we are in the city of X, and we are in the
+      city of X"): the loops the bias makes are shorter than those find_loop looks for.
+    A term in a sentence the decoder is sure of is never suspect: word probabilities alone do not
+    tell (bench/vocabulary.py: names said and heard at 0.02, names never said at 0.95).
+    """
+    items = _term_items(segment["words"], terms)
+    if not any(term is not None for term, _ in items):
+        return ""
+    avg_logprob = float(segment.get("avg_logprob") or 0.0)
+    if avg_logprob < LOG_PROB_THRESHOLD:
+        return f"vocabulary terms in an unsure decode, avg_logprob {avg_logprob:.2f}"
+    if phrase := _repeated_around_term(normalize_words(segment["text"]), terms):
+        return f"words around a vocabulary term said twice over: {phrase!r}"
+    no_speech = float(segment.get("no_speech_prob") or 0.0)
+    if all(term is not None for term, _ in items):
+        confidence = sum(p for _, p in items) / len(items)
+        if no_speech > ECHO_NO_SPEECH or confidence < ECHO_WORD_PROBABILITY:
+            return f"only vocabulary terms, no_speech_prob {no_speech:.2f}, confidence {confidence:.2f}"
+    run: list[tuple[int | None, float]] = []
+    for item in [*items, (None, 0.0)]:
+        if item[0] is not None:
+            run.append(item)
+            continue
+        if len(run) >= ECHO_RUN:
+            confidence = sum(p for _, p in run) / len(run)
+            repeated = any(a[0] == b[0] for a, b in itertools.pairwise(run))
+            if repeated or confidence < ECHO_WORD_PROBABILITY:
+                return f"{len(run)} vocabulary terms in a row, confidence {confidence:.2f}" + (
+                    ", a term repeated" if repeated else ""
+                )
+        run = []
+    return ""
+
+
+def _repeated_around_term(words: list[str], terms: tuple[tuple[str, ...], ...]) -> str:
+    """A run of ECHO_REPEAT_MIN or more words holding a term, followed at once by the same words; or ""."""
+    for start in range(len(words)):
+        for unit in range(ECHO_REPEAT_MIN, min(LOOP_MAX_UNIT, (len(words) - start) // 2) + 1):
+            phrase = words[start : start + unit]
+            if phrase == words[start + unit : start + 2 * unit] and any(
+                _holds(phrase, term) for term in terms
+            ):
+                return " ".join(phrase)
+    return ""
+
+
+def _holds(words: list[str], term: tuple[str, ...]) -> bool:
+    size = len(term)
+    return bool(size) and any(tuple(words[i : i + size]) == term for i in range(len(words) - size + 1))
+
+
+def _term_items(
+    words: list[dict[str, Any]], terms: tuple[tuple[str, ...], ...]
+) -> list[tuple[int | None, float]]:
+    """The segment as (vocabulary term index or None, confidence) items, longest terms matched first."""
+    tokens = [(t, float(w["probability"])) for w in words for t in normalize_words(w["word"])]
+    order = sorted(range(len(terms)), key=lambda n: -len(terms[n]))
+    items: list[tuple[int | None, float]] = []
+    position = 0
+    while position < len(tokens):
+        for n in order:
+            size = len(terms[n])
+            if size and tuple(t for t, _ in tokens[position : position + size]) == terms[n]:
+                items.append((n, sum(p for _, p in tokens[position : position + size]) / size))
+                position += size
+                break
+        else:
+            items.append((None, tokens[position][1]))
+            position += 1
+    return items

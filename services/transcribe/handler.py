@@ -41,6 +41,7 @@ from services.transcribe.language import LanguageGuess, detect_language
 from services.transcribe.models import WhisperModelError
 from services.transcribe.report import chunk_guards, chunk_warnings
 from services.transcribe.transcript import chunk_transcript_json, place_segments
+from services.transcribe.vocabulary import DecoderHint, decoder_hint
 
 STAGE = "transcribe"
 
@@ -80,6 +81,7 @@ class TranscribeHandler:
         ctx.progress(float(len(ctx.job.chunks_done)), event.count, "chunks", label)
         language, probability, for_job, unsure = self._language(event, ctx.job, model, audio)
         ctx.log.info("%s: %.1f s, language %s (p=%s)", label, length_s, language, probability)
+        hint = self._hint(event, model)
         result = Transcription([], GuardReport())
         if language is not None:
             result = transcribe_chunk(
@@ -93,10 +95,12 @@ class TranscribeHandler:
                 on_segment=lambda done_s: ctx.progress(
                     len(ctx.job.chunks_done) + min(done_s / length_s, 1.0), event.count, "chunks", label
                 ),
+                hint=hint,
             )
         segments = place_segments(result.segments, event.start_s, length_s)
         record = chunk_guards(result.guards, segments)
         warnings = chunk_warnings(event.index, record, result.guards) + ([unsure] if unsure else [])
+        warnings += vocabulary_warnings(hint, self.settings.vocabulary_tokens)
         if record.redecoded or record.dropped or record.collapsed:
             ctx.log.info(
                 "%s: %d of %d windows re-decoded, %d collapsed, %d dropped (%.1f s)",
@@ -119,6 +123,7 @@ class TranscribeHandler:
                 model=model.name,
                 segments=segments,
                 guards=result.guards.as_json(event.start_s),
+                vocabulary=hint.record() if hint is not None else None,
             ),
             "application/json",
         )
@@ -136,6 +141,16 @@ class TranscribeHandler:
             events=[done],
             update=lambda state: record_chunk(state, event.index, event.count, for_job, record, warnings),
             stage_done=False,
+        )
+
+    def _hint(self, event: ChunkPlanned, model: LoadedModel) -> DecoderHint | None:
+        """The job's vocabulary fitted for the decoder in the deployment's mode; None without one."""
+        tokenizer = model.whisper.hf_tokenizer
+        return decoder_hint(
+            event.options.vocabulary,
+            self.settings.vocabulary_mode,
+            lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids),
+            self.settings.vocabulary_tokens,
         )
 
     def _model(self, name: str) -> LoadedModel:
@@ -193,6 +208,24 @@ class TranscribeHandler:
                 f"{probability:.2f}, choosing among {among}); {used}"
             ),
         )
+
+
+def vocabulary_warnings(hint: DecoderHint | None, budget: int) -> list[JobWarning]:
+    """A warning (one per job: no chunk) when terms did not fit in the decoder's token budget."""
+    if hint is None or not hint.left_out:
+        return []
+    shown = ", ".join(hint.left_out[:5]) + (", ..." if len(hint.left_out) > 5 else "")
+    return [
+        JobWarning(
+            stage=STAGE,
+            code="vocabulary_truncated",
+            message=(
+                f"{len(hint.left_out)} vocabulary term(s) were not given to the transcription model: "
+                f"the first {len(hint.terms)} fill its budget of {budget} tokens "
+                f"(AODIO_TRANSCRIBE_VOCABULARY_TOKENS); the summary still gets them all ({shown})"
+            ),
+        )
+    ]
 
 
 def record_chunk(

@@ -8,7 +8,7 @@ without batching faster-whisper's sequential decode takes the whole chunk (`sequ
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,6 +51,14 @@ class Decode:
     beam_size: int
     batch_size: int
     vad_threshold: float
+    # the job's vocabulary (services/transcribe/vocabulary.py): faster-whisper's hotwords and initial_prompt
+    hotwords: str | None = None
+    initial_prompt: str | None = None
+
+    def vocabulary(self) -> dict[str, Any]:
+        """The vocabulary options for faster-whisper, only those set."""
+        given = {"hotwords": self.hotwords, "initial_prompt": self.initial_prompt}
+        return {name: value for name, value in given.items() if value}
 
     def sequential(self, after_first_pass: bool = False) -> dict[str, Any]:
         """faster-whisper's sequential options: its VAD (at our threshold), the guards, and a shorter
@@ -59,7 +67,7 @@ class Decode:
         options = {"language": self.language, "beam_size": self.beam_size, "best_of": REDECODE_BEST_OF}
         temperatures = REDECODE_TEMPERATURES[1:] if after_first_pass else REDECODE_TEMPERATURES
         guards = {**DECODE_GUARDS, "temperature": temperatures}
-        return {**options, "vad_filter": True, "vad_parameters": vad, **guards}
+        return {**options, "vad_filter": True, "vad_parameters": vad, **guards, **self.vocabulary()}
 
 
 def batched_pass(model: LoadedModel, plan: SpeechPlan, decode: Decode) -> list[list[Any]]:
@@ -73,6 +81,7 @@ def batched_pass(model: LoadedModel, plan: SpeechPlan, decode: Decode) -> list[l
         clip_timestamps=plan.clips(),
         vad_filter=False,
         **DECODE_GUARDS,
+        **decode.vocabulary(),
     )
     by_window: list[list[Any]] = [[] for _ in plan.windows]
     fps = model.whisper.frames_per_second
@@ -117,10 +126,15 @@ def sequential_pass(
     middles = [(w["start"] + w["end"]) / 2 for s in decoded for w in s["words"]]
     for index in range(len(plan.windows)):
         start, end = plan.original_span(index)
-        if not any(start <= t <= end for t in middles):
-            _dropped(
-                report, start, end, "the sequential decode found no speech (no_speech_prob and avg_logprob)"
-            )
+        if any(start <= t <= end for t in middles):
+            continue
+        if decode.vocabulary():  # the bias can silence a hard window: heard again without it
+            again = _without_vocabulary(model, audio, decode, start, end, report)
+            if again:
+                decoded += again
+                continue
+        _dropped(report, start, end, "the sequential decode found no speech (no_speech_prob and avg_logprob)")
+    decoded.sort(key=lambda s: s["start"])
     return _collapse(decoded, report, plan.original_span(0)[0], plan.original_span(len(plan.windows) - 1)[1])
 
 
@@ -138,6 +152,9 @@ def redecode(
 
     The window's span of the chunk is decoded with its pauses (faster-whisper's sequential VAD keeps
     the short ones, which the decoder reads as sentence breaks) and the temperature fallback.
+    With the job's vocabulary, a decode that would leave speech out or loops is done once more
+    without it: the bias can turn a hard window into a loop or into nothing (bench/vocabulary.py:
+    a film dialogue lost whole), and the vocabulary must never cost words.
     """
     start, end = plan.original_span(index)
     first_sample, last_sample = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
@@ -146,6 +163,12 @@ def redecode(
     decoded = [_shift(as_dict(s), first_sample / SAMPLE_RATE) for s in segments]
     reason, detail = flag
     kept = [s for s in decoded if not guards.unreliable(s)]
+    if decode.vocabulary() and (not decoded or len(kept) < len(decoded) or guards.collapse_loops(kept)[1]):
+        said = " ".join(s["text"] for s in decoded)
+        why = "with the vocabulary the fallback decode left speech out or looped; decoded again without it"
+        report.events.append(guards.GuardEvent(start, end, "redecoded", "vocabulary", why, guards.clip(said)))
+        plain = replace(decode, hotwords=None, initial_prompt=None)
+        return redecode(model, audio, plan, index, plain, first, flag, report)
     if reason == "quiet":  # never taken for speech: what is left out of it is noise, nothing to warn of
         for segment in decoded:
             if why := guards.unreliable(segment):
@@ -170,6 +193,60 @@ def redecode(
                 segment["text"],
             )
     return _collapse(kept, report, start, end)
+
+
+def _without_vocabulary(
+    model: LoadedModel, audio: np.ndarray, decode: Decode, start: float, end: float, report: GuardReport
+) -> list[dict[str, Any]]:
+    """A span the decode with the vocabulary left without words, decoded as it would be without one
+    (the same temperatures and no-speech rule): what that keeps, with the decision recorded."""
+    first_sample, last_sample = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+    plain = replace(decode, hotwords=None, initial_prompt=None).sequential()
+    segments, _ = model.whisper.transcribe(audio[first_sample:last_sample], **plain)
+    kept = [s for s in (_shift(as_dict(d), first_sample / SAMPLE_RATE) for d in segments) if s["words"]]
+    kept = [s for s in kept if not guards.unreliable(s)]
+    if kept:
+        why = "with the vocabulary the decode found no speech; decoded again without it"
+        report.redecoded += 1
+        report.events.append(guards.GuardEvent(start, end, "redecoded", "vocabulary", why))
+    return kept
+
+
+def without_echoes(
+    model: LoadedModel,
+    audio: np.ndarray,
+    decode: Decode,
+    segments: list[dict[str, Any]],
+    terms: tuple[tuple[str, ...], ...],
+    report: GuardReport,
+) -> list[dict[str, Any]]:
+    """The chunk's segments with every vocabulary echo (guards.vocabulary_echo) decoded again
+    without the vocabulary: what was said stays, in the decoder's own spelling; all on the record."""
+    plain = replace(decode, hotwords=None, initial_prompt=None).sequential()
+    chunk_end = len(audio) / SAMPLE_RATE
+    out: list[dict[str, Any]] = []
+    for n, segment in enumerate(segments):
+        why = guards.vocabulary_echo(segment, terms)
+        if not why:
+            out.append(segment)
+            continue
+        start = max(segment["start"] - 0.2, out[-1]["end"] if out else 0.0)
+        end = min(segment["end"] + 0.2, segments[n + 1]["start"] if n + 1 < len(segments) else chunk_end)
+        first_sample, last_sample = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+        decoded, _ = model.whisper.transcribe(audio[first_sample:last_sample], **plain)
+        shifted = [_shift(as_dict(d), first_sample / SAMPLE_RATE) for d in decoded]
+        kept = [s for s in shifted if not guards.unreliable(s)]
+        said = guards.clip(segment["text"])
+        if kept:
+            report.redecoded += 1
+            report.events.append(guards.GuardEvent(start, end, "redecoded", "vocabulary", why, said))
+            out += _collapse(kept, report, start, end)
+        else:
+            report.dropped += 1
+            report.dropped_s += end - start
+            detail = f"{why}; decoded again without it: no speech"
+            report.events.append(guards.GuardEvent(start, end, "dropped", "vocabulary", detail, said))
+    return out
 
 
 def _dropped(report: GuardReport, start: float, end: float, why: str, said: str = "") -> None:

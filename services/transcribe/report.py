@@ -29,17 +29,34 @@ def chunk_warnings(index: int, record: ChunkGuards, report: GuardReport) -> list
     """Warnings for content a guard removed from chunk `index`, and for speech that gave no words."""
     where = f"chunk {index + 1}"
     warnings = []
-    if record.dropped:
-        first = next(e for e in report.events if e.action == "dropped")
+    echoes = [e for e in report.events if e.action == "dropped" and e.reason == "vocabulary"]
+    dropped = record.dropped - len(echoes)
+    if dropped:
+        first = next(e for e in report.events if e.action == "dropped" and e.reason != "vocabulary")
         heard = f' (the first read "{first.text}")' if first.text else ""
+        seconds = record.dropped_s - sum(e.end - e.start for e in echoes)
         warnings.append(
             JobWarning(
                 stage=STAGE,
                 code="speech_dropped",
                 chunk=index,
                 message=(
-                    f"{where}: {record.dropped} passage(s) VAD took for speech, {record.dropped_s:.1f} s,"
+                    f"{where}: {dropped} passage(s) VAD took for speech, {seconds:.1f} s,"
                     f" left out: decoded again, they read as no speech (noise, laughter){heard}"
+                ),
+            )
+        )
+    if echoes:
+        texts = "; ".join(f'"{e.text}"' for e in echoes[:3])
+        warnings.append(
+            JobWarning(
+                stage=STAGE,
+                code="vocabulary_echo",
+                chunk=index,
+                message=(
+                    f"{where}: {len(echoes)} segment(s) where the decoder wrote the vocabulary terms it "
+                    f"was given, not what it heard, left out: decoded again without them, they read as "
+                    f"no speech ({texts})"
                 ),
             )
         )

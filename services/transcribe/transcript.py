@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from contracts.artifacts import (
     ChunkGuardRecord,
     ChunkTranscript,
     GuardEvent,
     TranscribedSegment,
     TranscribedWord,
+    VocabularyUse,
     encode,
 )
 
@@ -60,6 +63,7 @@ def chunk_transcript_json(
     model: str,
     segments: list[dict[str, Any]],
     guards: dict[str, Any] | None = None,
+    vocabulary: dict[str, Any] | None = None,
 ) -> bytes:
     """The artifact at chunk_transcript_key (a ChunkTranscript): absolute times, one JSON object."""
     document = ChunkTranscript(
@@ -72,6 +76,8 @@ def chunk_transcript_json(
         segments=[_segment(s) for s in segments],
         # what the decode guards re-decoded, collapsed or dropped, and why
         guards=_guards(guards) if guards is not None else None,
+        # how the job's vocabulary was given to the decoder (DecoderHint.record)
+        vocabulary=msgspec.convert(vocabulary, VocabularyUse) if vocabulary is not None else None,
     )
     return encode(document)
 

@@ -13,12 +13,14 @@ from pydantic import BaseModel, Field
 from contracts.api import ReplayAccepted
 from contracts.state import JobState
 from runtime.publish import publish_event
-from runtime.replay import REPLAYABLE, ReplayRefused, plan_replay, start_run
+from runtime.replay import REPLAYABLE, ReplayRefused, plan_replay
+from services.ingest import replay_edits
 from services.ingest.access import load_job
 from services.ingest.admission import GateDep
 from services.ingest.answers import answers, reply
 from services.ingest.auth import Caller
 from services.ingest.deps import ServicesDep
+from services.ingest.people import reidentify
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -41,14 +43,21 @@ async def replay(job_id: str, body: Replay, services: ServicesDep, caller: Calle
     except ReplayRefused as exc:
         status = 422 if str(exc).startswith(("cannot replay from", "bad options")) else 409
         raise HTTPException(status, str(exc)) from exc
+    # A new transcript (a replay from assemble or before) cannot take the edits: they are set aside.
+    aside = await asyncio.to_thread(replay_edits.prepare_set_aside, services.storage, state, plan.from_stage)
     async with gate.admit_replay(caller, job_id, plan.generation):
-        updated = await services.jobs.update(job_id, lambda job: start_run(job, plan))
+        updated = await services.jobs.update(
+            job_id, lambda job: replay_edits.start_run_setting_aside(job, plan, aside)
+        )
         if updated.generation != plan.generation or updated.run_from != plan.from_stage:
             raise HTTPException(
                 409,
-                f"job {job_id} changed while this replay was planned (another replay started, or "
-                "retention removed artifacts): replay again",
+                f"job {job_id} changed while this replay was planned (another replay started, "
+                "retention removed artifacts, or the transcript was edited): replay again",
             )
+    await asyncio.to_thread(replay_edits.finish_set_aside, services.storage, job_id, aside)
+    if plan.from_stage == "summarize":  # assemble matches voices on every other replay; none runs here
+        await reidentify(services, job_id)
     js = services.nc.jetstream()
     try:
         for event in plan.events:

@@ -1,4 +1,4 @@
-"""Results: the transcript and summary in every format, the audio for the player, speaker names."""
+"""Results: the transcript and summary in every format, the document, the player's audio, speaker names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -15,7 +16,15 @@ from contracts import keys
 from contracts.api import SpeakerNamesSet
 from contracts.artifacts import Summary, Transcript
 from contracts.state import JobState
-from exports.formats import SUMMARY_FORMATS, TRANSCRIPT_FORMATS, render_summary, render_transcript
+from exports.docx import DocumentInfo
+from exports.formats import (
+    DOCUMENT_FORMATS,
+    SUMMARY_FORMATS,
+    TRANSCRIPT_FORMATS,
+    render_document,
+    render_summary,
+    render_transcript,
+)
 from runtime.retention.rules import removal_of
 from runtime.storage.base import IO_CHUNK, ObjectNotFound, Storage
 from services.ingest import exports
@@ -57,6 +66,14 @@ def _file_name(state: JobState, suffix: str) -> str:
     return f"{stem}.{suffix}"
 
 
+def _download_name(state: JobState, suffix: str) -> str:
+    """Content-Disposition for a download: the ASCII name, and the original one (accents kept) in UTF-8."""
+    base = state.original_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = "".join(c for c in base.rsplit(".", 1)[0] if c.isprintable() and c not in '"\\').strip()
+    plain = f'attachment; filename="{_file_name(state, suffix)}"'
+    return f"{plain}; filename*=UTF-8''{quote(f'{stem}.{suffix}')}" if stem else plain
+
+
 def _reply(body: bytes, media_type: str, download: bool, filename: str) -> Response:
     headers = {"content-disposition": f'attachment; filename="{filename}"'} if download else {}
     return Response(body, media_type=media_type, headers=headers)
@@ -74,6 +91,12 @@ async def transcript(
     download: bool = False,
 ) -> Response:
     """The transcript with speakers (and their names) in one of the export formats."""
+    if format.lower().lstrip(".") in DOCUMENT_FORMATS:
+        raise HTTPException(
+            400,
+            f"{format} holds the summary too: use /v1/jobs/{job_id}/document?format={format}"
+            f" (transcript formats: {', '.join(TRANSCRIPT_FORMATS)})",
+        )
     fmt = _format(format, TRANSCRIPT_FORMATS, "transcript")
     state = await load_job(services, job_id, caller)
     try:
@@ -105,6 +128,46 @@ async def summary(
     return _reply(body, SUMMARY_FORMATS[fmt][0], download, _file_name(state, f"summary.{fmt}"))
 
 
+@router.get(
+    "/{job_id}/document",
+    response_class=Response,
+    responses=streamed(
+        DOCUMENT_FORMATS["docx"][0], "The summary, then the transcript, as a Word document", 400, 404, 409
+    ),
+)
+async def document(
+    job_id: str,
+    services: ServicesDep,
+    caller: Caller,
+    format: str = Query("docx", description="docx: the summary then the transcript, for Word or LibreOffice"),
+) -> Response:
+    """The summary and the transcript in one document to send around, always a download.
+
+    Rendered from the stored transcript and summary with the job's speaker names and edits; before the
+    summary is written (or when none was requested) the document has the transcript and says so.
+    """
+    fmt = _format(format, DOCUMENT_FORMATS, "document")
+    state = await load_job(services, job_id, caller)
+    try:
+        t = await asyncio.to_thread(exports.transcript, services.storage, job_id, state.speaker_names)
+    except ObjectNotFound as exc:
+        raise _not_ready(state, "transcript") from exc
+    try:
+        s: Summary | None = await asyncio.to_thread(
+            exports.summary, services.storage, job_id, state.speaker_names
+        )
+    except ObjectNotFound:
+        s = None
+    info = DocumentInfo(
+        name=state.original_name or job_id,
+        created_at=state.created_at,
+        summary_method=state.options.summary_method,
+    )
+    body = await asyncio.to_thread(render_document, t, s, info, fmt)
+    headers = {"content-disposition": _download_name(state, fmt)}
+    return Response(body, media_type=DOCUMENT_FORMATS[fmt][0], headers=headers)
+
+
 @router.put("/{job_id}/speakers", responses=answers(SpeakerNamesSet, 404, 409, 422))
 async def rename_speakers(
     job_id: str,
@@ -121,7 +184,8 @@ async def rename_speakers(
     labels = labelled.speakers
     cleaned = {}
     for label, name in names.items():
-        if label not in labels:
+        # a label named before an edit moved all its segments keeps its name (an undo brings it back)
+        if label not in labels and label not in state.speaker_names:
             raise HTTPException(
                 422, f"no speaker {label!r} in this transcript (it has: {', '.join(labels) or 'none'})"
             )
@@ -135,6 +199,8 @@ async def rename_speakers(
 
     def named(job: JobState) -> None:
         job.speaker_names = dict(cleaned)
+        # a speaker renamed by hand is no longer the person a voice profile said (runtime/identities.py)
+        job.speaker_identities = {k: v for k, v in job.speaker_identities.items() if cleaned.get(k) == v.name}
 
     await services.jobs.update(job_id, named)
     await asyncio.to_thread(exports.rewrite_exports, services.storage, job_id, cleaned, labelled)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from contracts import keys
 from contracts.api import JobAccepted, PresignedPart, UploadStarted
 from contracts.state import JobState
-from runtime.storage.base import StorageError, StorageFull
+from runtime.storage.base import StorageError
 from runtime.storage.direct import DirectUploadError, DirectUploads
 from runtime.storage.s3 import S3Storage
 from services.ingest.access import load_job
@@ -22,9 +22,13 @@ from services.ingest.answers import answers, reply
 from services.ingest.auth import Caller
 from services.ingest.deps import Services, ServicesDep
 from services.ingest.fetch import fetch_to_storage
-from services.ingest.space import storage_full
-from services.ingest.submit import discard, new_job_id, options_from, queue_job
-from services.ingest.upload import UploadError
+from services.ingest.submit import (
+    keeping_nothing_if_refused,
+    new_job_id,
+    options_from,
+    queue_job,
+    with_vocabulary,
+)
 
 router = APIRouter(tags=["jobs"])
 
@@ -62,7 +66,7 @@ async def submit_from_url(body: FromUrl, services: ServicesDep, caller: Caller, 
     # The size is known only once the fetch starts (fetch.py): the disk check before it asks for the
     # room kept free, a disk that fills during it answers 507, and the size is settled after it.
     async with gate.admit(caller, job_id, None) as ticket:
-        try:
+        async with keeping_nothing_if_refused(services, job_id):
             key, name, size = await fetch_to_storage(
                 body.url,
                 services.storage,
@@ -74,15 +78,6 @@ async def submit_from_url(body: FromUrl, services: ServicesDep, caller: Caller, 
             if size == 0:
                 raise HTTPException(400, f"the file at {body.url[:200]} is empty: 0 bytes")
             await ticket.settle(size)
-        except UploadError as exc:
-            await discard(services, job_id)
-            raise HTTPException(exc.status, exc.reason) from exc
-        except StorageFull as exc:
-            await discard(services, job_id)
-            raise storage_full(exc) from exc
-        except BaseException:
-            await discard(services, job_id)
-            raise
         return await queue_job(
             services,
             job_id=job_id,
@@ -114,7 +109,7 @@ async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller, 
         raise HTTPException(
             413, f"upload is larger than the limit of {settings.max_upload_bytes / 2**30:.2f} GiB"
         )
-    options = options_from(plan.options)
+    options, warnings = await with_vocabulary(services, options_from(plan.options), caller)
     job_id = new_job_id()
     key = keys.source_key(job_id, plan.filename)
     part_bytes = direct.part_size(plan.size_bytes, settings.upload_part_bytes)
@@ -137,6 +132,7 @@ async def start_upload(plan: UploadPlan, services: ServicesDep, caller: Caller, 
                 outputs={"source": key},
                 owner=caller,
                 upload_id=upload_id,
+                warnings=warnings,
             )
         )
     started = UploadStarted(

@@ -2,9 +2,11 @@
 
 import { apiKey, setApiKey } from "./api.js";
 import { $, say } from "./dom.js";
+import { initGlossary } from "./glossary.js";
 import { lang, setLang, t, translatePage } from "./i18n.js";
 import { initJob } from "./job.js";
 import { initJobs } from "./jobs.js";
+import { initPeople } from "./people.js";
 import { initUpload } from "./upload.js";
 
 const jobFromHash = () => new URLSearchParams(location.hash.slice(1)).get("job");
@@ -13,7 +15,8 @@ function showJob(id) {
   if (jobFromHash() !== id) location.hash = id ? `job=${encodeURIComponent(id)}` : "";
 }
 
-const job = initJob({ onState: (state) => jobs.update(state) });
+const people = initPeople();
+const job = initJob({ onState: (state) => jobs.update(state), onPeople: () => people.refresh() });
 const jobs = initJobs({
   onOpen: showJob,
   onDeleted: (id) => {
@@ -21,6 +24,7 @@ const jobs = initJobs({
   },
 });
 const upload = initUpload({ onUploaded: (id) => (jobs.refresh(), showJob(id)) });
+const glossary = initGlossary();
 
 function route() {
   const id = jobFromHash();
@@ -48,7 +52,9 @@ for (const button of document.querySelectorAll("[data-lang]")) {
     setLang(button.dataset.lang);
     applyLanguage();
     upload.render();
+    glossary.render();
     jobs.render();
+    people.render();
     job.render();
   });
 }
@@ -75,6 +81,8 @@ function hideKeyPanel() {
 
 function keyChanged() {
   jobs.refresh();
+  glossary.refresh();
+  people.refresh();
   const id = job.current();
   if (id) job.open(id); // the event stream and the audio need the new key in their URLs
 }
@@ -103,4 +111,5 @@ $("#key-form").addEventListener("submit", (event) => {
 window.addEventListener("hashchange", route);
 applyLanguage();
 jobs.refresh();
+people.refresh();
 route();

@@ -2,8 +2,10 @@
 
 import { getJson, keyedUrl, request } from "./api.js";
 import { $, h, say } from "./dom.js";
+import { initEditor } from "./editor.js";
 import { bytes, dateTime, duration, languageName, percent } from "./format.js";
 import { t } from "./i18n.js";
+import { renderSpeakerPeople } from "./people.js";
 import { initPlayer } from "./player.js";
 import { pipelineProgress, renderStages } from "./stages.js";
 import { renderSummary } from "./summary.js";
@@ -16,7 +18,7 @@ const PARTIAL_EVERY_MS = 2000;
 
 const stageDone = (state, name) => ["done", "skipped"].includes(state.stages?.[name]?.status);
 
-export function initJob({ onState }) {
+export function initJob({ onState, onPeople = () => {} }) {
   const view = $("#job-view");
   const placeholder = $("#job-placeholder");
   const stages = $("#stages");
@@ -28,6 +30,17 @@ export function initJob({ onState }) {
   let job = null;
 
   const path = (suffix = "") => `/v1/jobs/${encodeURIComponent(job.id)}${suffix}`;
+  // The transcript is a draft a person corrects: editor.js makes the drawn transcript editable.
+  const editor = initEditor({
+    body: transcriptBody,
+    player,
+    audio: $("#player"),
+    path: (suffix = "") => (job ? path(suffix) : null),
+    onEdited: (transcript) => {
+      job.transcript = transcript;
+      render();
+    },
+  });
 
   function renderHead() {
     const state = job.state;
@@ -116,6 +129,8 @@ export function initJob({ onState }) {
     links($("#downloads-transcript"), "transcript", TRANSCRIPT_FORMATS);
     $("#downloads-summary").hidden = !job.summary || job.summary.method === "none";
     links($("#downloads-summary"), "summary", SUMMARY_FORMATS);
+    // The document holds the summary when there is one, else says why not: offered with the transcript.
+    links($("#downloads-document"), "document", [["docx", t("downloads.docx")]]);
   }
 
   function renderText() {
@@ -126,11 +141,14 @@ export function initJob({ onState }) {
       $("#transcript-title").textContent = t("transcript.title");
       note.textContent = "";
       renderTranscript(transcriptBody, job.transcript, speakers);
+      editor.attach(job.transcript, speakers);
       if (speakers.labels.length) {
         renderSpeakerFields(speakersFields, speakers);
+        renderSpeakerPeople(speakersFields, job.state, peopleChanged);
         $("#speakers").hidden = false;
       }
     } else if (job.partial?.words.length) {
+      editor.detach();
       $("#transcript-title").textContent = t("transcript.partial");
       note.textContent = t("transcript.partial_count", {
         done: job.partial.chunks_done,
@@ -138,6 +156,7 @@ export function initJob({ onState }) {
       });
       renderPartial(transcriptBody, job.partial);
     } else {
+      editor.detach();
       $("#transcript-title").textContent = t("transcript.title");
       note.textContent = job.transcriptError || t("transcript.none");
       transcriptBody.replaceChildren();
@@ -296,6 +315,16 @@ export function initJob({ onState }) {
       return;
     }
     if (job === opened && !FINAL.includes(job.state.status)) listen();
+  }
+
+  /** A speaker said to be (or not be) a person: the names and identities the API answered, drawn. */
+  function peopleChanged(reply) {
+    if (!job || reply.job_id !== job.id) return;
+    job.state = { ...job.state, speaker_names: reply.speaker_names, speaker_identities: reply.speaker_identities };
+    job.drawn.text = null;
+    loadResults(job.state);
+    render();
+    onPeople();
   }
 
   async function saveSpeakers(event) {

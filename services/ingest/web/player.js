@@ -65,6 +65,14 @@ export function initPlayer(audio, follow) {
       starts = words.map((word) => Number(word.dataset.start));
       highlight();
     },
+    /** Move to a time without starting playback (the transcript editor's cursor leads the audio). */
+    cue(time) {
+      const go = () => {
+        audio.currentTime = time;
+      };
+      if (audio.readyState >= 1) go();
+      else audio.addEventListener("loadedmetadata", go, { once: true });
+    },
     seek(time) {
       const go = () => {
         audio.currentTime = time;

@@ -3,6 +3,7 @@
 import { uploadRecording } from "./api.js";
 import { $, h, say } from "./dom.js";
 import { bytes, languageName } from "./format.js";
+import { splitTerms, termsProblem } from "./glossary.js";
 import { t } from "./i18n.js";
 
 // Languages offered first; the transcription model knows many more (auto-detection finds them).
@@ -15,6 +16,7 @@ export function initUpload({ onUploaded }) {
   const chosen = $("#file-chosen");
   const languageSelect = $("#language-select");
   const speakersCount = $("#speakers-count");
+  const vocabularyInput = $("#vocabulary-input");
   const start = $("#upload-start");
   const cancel = $("#upload-cancel");
   const state = $("#upload-state");
@@ -54,10 +56,15 @@ export function initUpload({ onUploaded }) {
 
   async function send() {
     if (!file || inFlight) return;
-    say(error, "");
+    const vocabulary = splitTerms(vocabularyInput.value);
+    const problem = termsProblem(vocabulary);
+    say(error, problem, "error");
+    if (problem) return;
     state.hidden = false;
     showProgress(0, file.size);
     const fields = { language: languageSelect.value, speakers: speakersCount.value.trim() };
+    // The job's own names and terms; the server adds the key's glossary after them.
+    if (vocabulary.length) fields.options = JSON.stringify({ vocabulary });
     inFlight = uploadRecording(file, fields, showProgress);
     start.disabled = true;
     cancel.hidden = false;
