@@ -9,9 +9,11 @@ write, so the comparison measures Aodio's architecture (chunks, stages running a
 memory) and not different models:
 
 1. decode: ffmpeg once into 16 kHz mono float32 in memory, as ``whisperx.load_audio`` does;
-2. transcribe: faster-whisper's plain sequential ``WhisperModel.transcribe`` over the whole array
-   (word timestamps, language detected), with the Whisper model and beam width Aodio's transcribe
-   stage resolves for its settings (``base``, beam 2, offline), int8 on every core;
+2. transcribe: faster-whisper over the whole array (word timestamps, language detected), with the
+   Whisper model and beam width Aodio's transcribe stage resolves for its settings (``base``, beam 2,
+   offline), int8 on every core; ``--transcriber sequential`` (the default) is the plain
+   ``WhisperModel.transcribe``, ``--transcriber batched`` faster-whisper's ``BatchedInferencePipeline``
+   (VAD windows decoded in batches, what WhisperX does: the strongest by-hand peer), ``--batch-size``;
 3. diarize: the same pyannote segmentation-3.0 + CAM++ models as Aodio's diarize stage, called once
    over the whole recording (one window, as a pipeline called once on a file), torch on every core;
 4. attribute: each word takes the speaker whose turns overlap it most (the assemble stage's code);
@@ -115,14 +117,28 @@ def decode(path: Path) -> np.ndarray:
     return np.frombuffer(done.stdout, dtype=np.float32)
 
 
+TRANSCRIBERS = ("sequential", "batched")
+
+
 def transcribe(
-    audio: np.ndarray, model_path: str, beam_size: int, threads: int
+    audio: np.ndarray,
+    model_path: str,
+    beam_size: int,
+    threads: int,
+    transcriber: str = "sequential",
+    batch_size: int = 8,
 ) -> tuple[list[Word], str | None]:
-    """Every word of the recording, by faster-whisper's default sequential API; and the language found."""
-    from faster_whisper import WhisperModel
+    """Every word of the recording, by faster-whisper's sequential or batched API; and the language found."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     model = WhisperModel(model_path, device="cpu", compute_type=COMPUTE_TYPE, cpu_threads=threads)
-    segments, info = model.transcribe(audio, beam_size=beam_size, word_timestamps=True, language=None)
+    if transcriber == "batched":
+        pipeline = BatchedInferencePipeline(model)
+        segments, info = pipeline.transcribe(
+            audio, beam_size=beam_size, word_timestamps=True, language=None, batch_size=batch_size
+        )
+    else:
+        segments, info = model.transcribe(audio, beam_size=beam_size, word_timestamps=True, language=None)
     words = [
         Word(float(w.start), float(max(w.start, w.end)), w.word, float(w.probability))  # numpy scalars
         for segment in segments  # a lazy generator: the decoding happens here
@@ -197,7 +213,13 @@ def summarize(transcript: Transcript, model: str | None) -> tuple[Summary, dict[
     return summary, used
 
 
-def run_baseline(path: Path, out_dir: Path | None = None, summary_model: str | None = None) -> dict[str, Any]:
+def run_baseline(
+    path: Path,
+    out_dir: Path | None = None,
+    summary_model: str | None = None,
+    transcriber: str = "sequential",
+    batch_size: int = 8,
+) -> dict[str, Any]:
     """Run the steps on one recording; figures as a JSON-ready dict (and outputs in out_dir)."""
     os.environ["HF_HUB_OFFLINE"] = "1"  # never a download; huggingface_hub reads it once, on import
     # OpenMP's idle threads spin by default; with its cores shared, torch at 2 threads took 334 s to
@@ -212,7 +234,7 @@ def run_baseline(path: Path, out_dir: Path | None = None, summary_model: str | N
     audio_s = len(audio) / SAMPLE_RATE
     with steps.timed("transcribe"):
         model_path = resolve_model(whisper.model, whisper.model_cache_dir)
-        words, language = transcribe(audio, model_path, whisper.beam_size, threads)
+        words, language = transcribe(audio, model_path, whisper.beam_size, threads, transcriber, batch_size)
     with steps.timed("diarize"), tempfile.TemporaryDirectory(prefix="aodio-baseline-") as tmp:
         wav = Path(tmp) / "audio.wav"
         soundfile.write(wav, audio, SAMPLE_RATE, subtype="PCM_16")  # the diarizer reads a file
@@ -228,7 +250,12 @@ def run_baseline(path: Path, out_dir: Path | None = None, summary_model: str | N
     settings = {
         "whisper_model": whisper.model,
         "whisper_model_path": model_path,
-        "whisper_api": "WhisperModel.transcribe (sequential)",
+        "whisper_api": (
+            f"BatchedInferencePipeline.transcribe (batch_size {batch_size})"
+            if transcriber == "batched"
+            else "WhisperModel.transcribe (sequential)"
+        ),
+        "transcriber": transcriber,
         "beam_size": whisper.beam_size,
         "compute_type": COMPUTE_TYPE,
         "cpu_threads": threads,
@@ -265,6 +292,7 @@ def report(
         "peak_rss_mib": round(max(steps.peak_rss.values()) / MIB, 1),
         "peak_pss_mib": round(max(steps.peak_pss.values()) / MIB, 1),
         "cpu_s": steps.cpu_s,
+        "cpu_s_total": round(sum(steps.cpu_s.values()), 1),  # this process and its children (llama server)
         # None: the step ended before the sampler first looked
         "peak_rss_step_mib": {name: round(size / MIB, 1) or None for name, size in steps.peak_rss.items()},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -300,16 +328,18 @@ def main() -> None:
     parser.add_argument("--save", type=Path, default=Path("bench/out"), help="folder for the JSON")
     parser.add_argument("--out", type=Path, default=None, help="also write transcript and summary here")
     parser.add_argument("--summary-model", default=None, help="default: AODIO_SUMMARIZE_MODEL's default")
+    parser.add_argument("--transcriber", choices=TRANSCRIBERS, default="sequential")
+    parser.add_argument("--batch-size", type=int, default=8, help="for --transcriber batched")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # finally blocks still stop the llama server
     stdout = json_stdout()
     ensure_recording(args.file)
-    result = run_baseline(args.file, args.out, args.summary_model)
+    result = run_baseline(args.file, args.out, args.summary_model, args.transcriber, args.batch_size)
     text = json.dumps(result, indent=2)
     stdout.write(text + "\n")
     stdout.flush()
     args.save.mkdir(parents=True, exist_ok=True)
-    (args.save / time.strftime("baseline-%Y%m%d-%H%M%S.json")).write_text(text + "\n")
+    (args.save / time.strftime(f"baseline-{args.transcriber}-%Y%m%d-%H%M%S.json")).write_text(text + "\n")
 
 
 if __name__ == "__main__":

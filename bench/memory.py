@@ -1,4 +1,4 @@
-"""Peak memory of process trees, sampled from /proc (no dependency): per service and all together."""
+"""Peak memory and CPU time of process trees, from /proc (no dependency): per service and all together."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -22,6 +23,43 @@ def _children_map() -> dict[int, list[int]]:
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children[ppid].append(int(entry.name))
     return children
+
+
+def _stat(pid: int) -> tuple[str, float] | None:
+    """A process's name and CPU seconds: its own user+system time and that of its reaped children."""
+    try:
+        text = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text.rsplit(")", 1)[1].split()
+    return name, sum(int(f) for f in fields[11:15]) / TICKS  # utime, stime, cutime, cstime
+
+
+def tree_cpu_s(root: int, children: dict[int, list[int]], skip: tuple[str, ...] = ("py-spy",)) -> float:
+    """CPU seconds of a process tree: each live process's own time plus its reaped children's.
+
+    A child that ended and was waited for is in its parent's cutime/cstime (ffmpeg, a llama.cpp server
+    stopped when idle), so nothing is counted twice. Subtrees of `skip` processes (the profiler) are
+    left out: they measure, they are not the pipeline.
+    """
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        found = _stat(pid)
+        if found is None or found[0] in skip:
+            continue
+        total += found[1]
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+def cpu_by_tree(roots: dict[str, int], everything: int) -> dict[str, float]:
+    """CPU seconds so far of each named tree, and of every descendant of `everything` (itself left out)."""
+    children = _children_map()
+    figures = {name: tree_cpu_s(pid, children) for name, pid in roots.items()}
+    figures["*"] = sum(tree_cpu_s(pid, children) for pid in children.get(everything, ()))
+    return figures
 
 
 def _rss_bytes(pid: int) -> int:

@@ -26,6 +26,7 @@ pytest.importorskip("pyannote.metrics", reason="diarize packages not installed (
 
 from bench.diarize import COLLAR_S
 from contracts import keys
+from contracts.artifacts import decode_speaker_voices
 from contracts.events import AudioNormalized, DiarizationCompleted
 from contracts.options import JobOptions
 from contracts.state import JobState
@@ -282,7 +283,17 @@ async def test_handler_writes_turns_rttm_and_outputs(flacs: dict[str, Path], tmp
     assert outcome.update is not None
     outcome.update(state)
     outcome.update(state)
-    assert state.outputs == {"diarization_turns": done.turns_key, "diarization_rttm": done.rttm_key}
+    voices_key = keys.diarization_voices_key(stage.job_id)
+    assert state.outputs == {
+        "diarization_turns": done.turns_key,
+        "diarization_rttm": done.rttm_key,
+        "diarization_voices": voices_key,
+    }
+    voices = decode_speaker_voices(stage.storage.get_bytes(voices_key))  # every label's voice, no audio
+    assert [v.speaker for v in voices.speakers] == document["speakers"] and voices.model
+    for voice in voices.speakers:
+        assert len(voice.vector) == 192 and abs(sum(x * x for x in voice.vector) - 1.0) < 1e-3
+        assert voice.speech_s > 0
     assert stage.progress[-1][0] == pytest.approx(stage.progress[-1][1]) and stage.progress[-1][2] == "s"
 
 
