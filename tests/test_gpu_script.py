@@ -16,11 +16,23 @@ from pathlib import Path
 import pytest
 
 from bench.gpu_env import problems
-from bench.gpu_pack import carried_wheels, cut, write_plan
+from bench.gpu_pack import cut, write_plan
+from bench.gpu_wheels import carried_wheels
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "gpu.sh"
-STEPS = ("wait_jobs", "llama", "models", "ffmpeg", "cuda", "settings", "recording", "bench", "collect")
+STEPS = (
+    "wait_jobs",
+    "llama",
+    "models",
+    "imports",
+    "ffmpeg",
+    "cuda",
+    "settings",
+    "recording",
+    "bench",
+    "collect",
+)
 
 
 def gpu_sh(*args: str, home: Path, jobs: bool = False) -> subprocess.CompletedProcess[str]:
