@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
+import signal
 import sys
 import urllib.request
 
@@ -34,11 +37,25 @@ def http_ok(url: str, timeout_s: float) -> None:
             raise RuntimeError(f"HTTP {response.status}")
 
 
+def _deadline(target: str, seconds: float) -> None:
+    """A health check never hangs: past its timeout (and a grace) it says so and exits 1, whatever
+    a library's retry loop or its tasks' clean-up is doing (seen under load: nats.py's reconnect task
+    kept asyncio.run from returning after a refused connection)."""
+
+    def expire(*_: object) -> None:
+        print(f"unhealthy: {target}: no answer within {seconds:.0f} s", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.alarm(max(1, math.ceil(seconds)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--http", metavar="URL", help="check this URL instead of NATS")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     args = parser.parse_args(argv)
+    _deadline(args.http or "nats", args.timeout + 3)
     try:
         if args.http:
             http_ok(args.http, args.timeout)
@@ -48,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         target = args.http or "nats"
         print(f"unhealthy: {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        signal.alarm(0)
     return 0
 
 
