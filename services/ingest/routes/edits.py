@@ -29,7 +29,7 @@ from services.ingest import edits as stored_edits
 from services.ingest.access import load_job
 from services.ingest.answers import JSON, answers, reply
 from services.ingest.auth import Caller
-from services.ingest.deps import ServicesDep
+from services.ingest.deps import Services, ServicesDep
 from services.ingest.edits import Edit, EditRefused
 
 router = APIRouter(prefix="/v1/jobs", tags=["edits"])
@@ -94,6 +94,19 @@ def _undo_edit(t: Transcript, log: RevisionLog, stamp: Stamp, job: JobState) -> 
     return edits.undo(t, log, stamp)
 
 
+async def _saved(
+    services: Services, state: JobState, revision: int, caller: str | None, edit: Edit
+) -> Response:
+    """Apply one edit (or undo) made on `revision`: the new revision and transcript, or why not."""
+    try:
+        made, transcript = await stored_edits.apply(
+            services.storage, services.jobs, state, revision, caller, edit
+        )
+    except EditRefused as exc:
+        return _refused(exc)
+    return reply(TranscriptEdited(revision=made, transcript=transcript))
+
+
 @router.patch(
     "/{job_id}/segments",
     responses=answers(TranscriptEdited, 404, 409, 410, 422),
@@ -103,14 +116,7 @@ async def edit_segments(job_id: str, request: Request, services: ServicesDep, ca
     """Edit the transcript (one op) made on `revision`; every export follows. 409: reload and edit again."""
     state = await load_job(services, job_id, caller)
     patch: SegmentsPatch = await _decoded(request, _patch)
-    edit = operation(patch.edits[0])
-    try:
-        revision, transcript = await stored_edits.apply(
-            services.storage, services.jobs, state, patch.revision, caller, edit
-        )
-    except EditRefused as exc:
-        return _refused(exc)
-    return reply(TranscriptEdited(revision=revision, transcript=transcript))
+    return await _saved(services, state, patch.revision, caller, operation(patch.edits[0]))
 
 
 @router.post(
@@ -122,13 +128,7 @@ async def undo(job_id: str, request: Request, services: ServicesDep, caller: Cal
     """Take back the latest edit not undone yet (the undo is a revision too, made on `revision`)."""
     state = await load_job(services, job_id, caller)
     asked: UndoRequest = await _decoded(request, _undo)
-    try:
-        revision, transcript = await stored_edits.apply(
-            services.storage, services.jobs, state, asked.revision, caller, _undo_edit
-        )
-    except EditRefused as exc:
-        return _refused(exc)
-    return reply(TranscriptEdited(revision=revision, transcript=transcript))
+    return await _saved(services, state, asked.revision, caller, _undo_edit)
 
 
 @router.get("/{job_id}/revisions", responses=answers(RevisionList, 404))
