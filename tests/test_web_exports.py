@@ -28,13 +28,15 @@ from runtime.storage import DirectoryStorage
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+# the same Chromium and flags as every browser test: without --disable-background-networking and
+# --disable-component-update, Chromium's own connections are refused by this closed network
+from tests.test_web import CHROMIUM, CHROMIUM_ARGS
+
 docx = pytest.importorskip("docx")  # the ingest extra
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium (apt-get install chromium)"
 )
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 FIXTURES = Path(__file__).parent / "fixtures"
 TRANSCRIPT = FIXTURES / "transcripts" / "en_meeting.json"  # speakers SPEAKER_1..3
 AUDIO = FIXTURES / "audio" / "en_short.wav"
