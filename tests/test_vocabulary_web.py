@@ -10,21 +10,14 @@ import httpx
 import pytest
 
 from cli.stack import LocalStack
+from tests.browser import CHROMIUM
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium (apt-get install chromium)"
 )
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 SENTENCE = Path(__file__).parent / "fixtures" / "audio" / "en_short.wav"
 
 
@@ -34,14 +27,6 @@ def stack(nats_server, tmp_path_factory) -> Iterator[LocalStack]:
     data = tmp_path_factory.mktemp("vocabulary-web")
     with LocalStack(data, api_port=0, nats_url=nats_server.url, extra_env=env, stages=("ingest",)) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 def new_page(browser: Browser, locale: str) -> Page:

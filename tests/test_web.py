@@ -20,12 +20,12 @@ from contracts.state import JobState, Removal
 from runtime.bus import connect
 from runtime.jobs import JobStore
 from runtime.settings import NatsSettings
+from tests.browser import CHROMIUM
 
 pytest.importorskip("playwright")
 pytest.importorskip("faster_whisper")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.skipif(
         not CHROMIUM.exists(),
@@ -35,16 +35,6 @@ pytestmark = [
     pytest.mark.skipif(
         importlib.util.find_spec("pyannote.audio") is None, reason="the diarize extra is not installed"
     ),
-]
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
 ]
 RECORDING = Path(__file__).parent / "fixtures" / "conversations" / "two_voices.mp3"
 SENTENCE = Path(__file__).parent / "fixtures" / "audio" / "en_short.wav"
@@ -73,14 +63,6 @@ def stack(nats_server, tmp_path_factory) -> Iterator[LocalStack]:
         replicas={"transcribe": 1},
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def new_page(browser: Browser, locale: str = "en-US", width: int = 1280) -> Page:

@@ -14,10 +14,10 @@ import pytest
 
 from cli.stack import LocalStack
 from tests.test_edits import revision_of
-from tests.test_web import CHROMIUM_ARGS, JOB_TIMEOUT_MS, new_page, pytestmark, stack_env  # noqa: F401
+from tests.test_web import JOB_TIMEOUT_MS, new_page, pytestmark, stack_env  # noqa: F401
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 RECORDING = Path(__file__).parent / "fixtures" / "audio" / "en_two_voices.mp3"  # generated: two voices
 
@@ -32,14 +32,6 @@ def stack(nats_server, tmp_path_factory) -> Iterator[LocalStack]:
         replicas={"transcribe": 1},
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,11 @@ from runtime.settings import NatsSettings
 from runtime.storage import DirectoryStorage
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 # the same Chromium and flags as every browser test: without --disable-background-networking and
 # --disable-component-update, Chromium's own connections are refused by this closed network
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM
 
 docx = pytest.importorskip("docx")  # the ingest extra
 
@@ -68,14 +68,6 @@ def served(nats_server, tmp_path_factory) -> Iterator[Served]:
             DirectoryStorage(data / "artifacts"),
             NatsSettings(url=nats_server.url, namespace=namespace),
         )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def new_page(browser: Browser, locale: str) -> Page:

@@ -22,10 +22,10 @@ from cli.stack import LocalStack
 
 pytest.importorskip("playwright")
 pytest.importorskip("faster_whisper")
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import CHROMIUM
 from tests.test_people import label_of
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium"),
@@ -54,14 +54,6 @@ def stack(nats_server, tmp_path_factory) -> Iterator[LocalStack]:
         replicas={"transcribe": 1},
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def processed(client: httpx.Client, name: str) -> str:
