@@ -126,7 +126,7 @@ def transcribe(
     beam_size: int,
     threads: int,
     transcriber: str = "sequential",
-    batch_size: int = 8,
+    batch_size: int = 4,
 ) -> tuple[list[Word], str | None]:
     """Every word of the recording, by faster-whisper's sequential or batched API; and the language found."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -218,7 +218,7 @@ def run_baseline(
     out_dir: Path | None = None,
     summary_model: str | None = None,
     transcriber: str = "sequential",
-    batch_size: int = 8,
+    batch_size: int = 4,
 ) -> dict[str, Any]:
     """Run the steps on one recording; figures as a JSON-ready dict (and outputs in out_dir)."""
     os.environ["HF_HUB_OFFLINE"] = "1"  # never a download; huggingface_hub reads it once, on import
@@ -329,7 +329,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write transcript and summary here")
     parser.add_argument("--summary-model", default=None, help="default: AODIO_SUMMARIZE_MODEL's default")
     parser.add_argument("--transcriber", choices=TRANSCRIBERS, default="sequential")
-    parser.add_argument("--batch-size", type=int, default=8, help="for --transcriber batched")
+    parser.add_argument("--batch-size", type=int, default=4, help="for --transcriber batched")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # finally blocks still stop the llama server
     stdout = json_stdout()

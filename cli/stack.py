@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from cli.datalock import DataLock
 from cli.supervisor import Supervised, Supervisor
 from runtime.embedded import NatsServer, WeedMini, _Process, die_with_parent, free_ports
+from runtime.memory import tuned_environment
 from runtime.registry import SERVICE_MODULES
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class LocalStack:
         env.update(self.extra_env)
         if self.llm is not None:
             env["AODIO_SUMMARIZE_LOCAL_SERVER_URL"] = self.llm.address
-        return env
+        return tuned_environment(env)  # glibc's allocator tuned for the models (runtime/memory.py)
 
     def _start_local_llm(self) -> None:
         """One llama.cpp server shared by several summarize replicas, when the summary model is local.

@@ -32,16 +32,10 @@ from services.summarize.extractive import (
     speaker_notes,
     spoken_duration,
 )
-from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, blank, complete, json_object, lines
+from services.summarize.llm import CallLimits, LlmFailure, LlmTarget, complete, json_object, lines
 from services.summarize.passages import Sentence, select
 from services.summarize.prompts import prompt, vocabulary_rule, vocabulary_terms, with_vocabulary
-from services.summarize.words import content_words, real_owner, terms
-
-
-class Item(msgspec.Struct, kw_only=True):
-    text: str
-    owner: str | None = None
-    due: str | None = None
+from services.summarize.words import content_words, terms
 
 
 class SalientDraft(msgspec.Struct, kw_only=True):
@@ -50,7 +44,7 @@ class SalientDraft(msgspec.Struct, kw_only=True):
     title: str
     overview: str
     key_points: list[str] = msgspec.field(default_factory=list)
-    items: dict[str, Item] = msgspec.field(default_factory=dict)
+    items: dict[str, str] = msgspec.field(default_factory=dict)  # id -> the item in one sentence
     chapters: dict[str, str] = msgspec.field(default_factory=dict)
     speakers: dict[str, str] = msgspec.field(default_factory=dict)
 
@@ -59,12 +53,6 @@ _decoder = msgspec.json.Decoder(SalientDraft)
 # what a model copies from the prompt's lines: "[D1]", "[1:02:03]", "S2:", "SPEAKER_1:", "D1:", "0:21:18:"
 _LABELS = re.compile(r"^(?:\[?[DAC]\d+\]?:?\s*|\[?\d+:\d{2}(?::\d{2})?\]?:?\s*|[\w-]*\d+:\s+)+")
 _STRING = {"type": "string"}
-_OPTIONAL = {"anyOf": [{"type": "string"}, {"type": "null"}]}
-_ITEM = {
-    "type": "object",
-    "properties": {"text": _STRING, "owner": _OPTIONAL, "due": _OPTIONAL},
-    "required": ["text", "owner", "due"],
-}
 
 
 def schema(item_ids: list[str], chapter_ids: list[str], speakers: list[str]) -> dict[str, Any]:
@@ -79,7 +67,7 @@ def schema(item_ids: list[str], chapter_ids: list[str], speakers: list[str]) -> 
             "title": _STRING,
             "overview": _STRING,
             "key_points": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 6},
-            "items": fixed(item_ids, _ITEM),
+            "items": fixed(item_ids, _STRING),
             "chapters": fixed(chapter_ids, _STRING),
             "speakers": fixed(speakers, _STRING),
         },
@@ -200,21 +188,20 @@ def _clean(text: str) -> str:
 
 def _text(draft: SalientDraft, item_id: str, sentence: Sentence) -> str:
     """The model's wording of an item when it is about that sentence, else the sentence itself."""
-    item = draft.items.get(item_id)
-    text = _clean(item.text) if item is not None else ""
+    text = _clean(draft.items.get(item_id) or "")
     return text if set(terms(text, frozenset())) & sentence.terms else sentence.text
 
 
-def _grounded(value: str | None, sentence: Sentence) -> str | None:
-    """The model's owner or due date, only when the sentence says it (small models borrow)."""
-    value = blank(value)
-    return value if value and value.casefold() in sentence.text.casefold() else None
-
-
 def _action(draft: SalientDraft, item_id: str, sentence: Sentence) -> ActionItem:
-    item = draft.items.get(item_id)
-    owner = real_owner(_grounded(item.owner, sentence) if item else None) or sentence.owner
-    due = (_grounded(item.due, sentence) if item else None) or sentence.due
+    """The model's wording; the owner and the due date as the ranker read them in the sentence.
+
+    The model used to write an owner and a due date for every item too, kept only when the sentence
+    said them word for word (a 1.5B model borrows names from other lines); that is what the ranker
+    already reads, and those two fields were a third of the answer's tokens (bench/summarize_long.py).
+    """
     return ActionItem(
-        text=_text(draft, item_id, sentence), owner=owner, due=due, at_s=round(sentence.start, 1)
+        text=_text(draft, item_id, sentence),
+        owner=sentence.owner,
+        due=sentence.due,
+        at_s=round(sentence.start, 1),
     )
