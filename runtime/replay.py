@@ -303,6 +303,8 @@ def start_run(state: JobState, plan: ReplayPlan) -> bool | None:
             state.stages[stage] = StageState()
     if "assemble" in rerun:
         state.assembly = AssemblyState()
+    if "transcode" in rerun:  # the chunks are planned again, maybe more or fewer: no stale count
+        state.chunks_total = None
     if "transcribe" in rerun:
         state.chunks_done = []
         state.language = None

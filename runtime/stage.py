@@ -41,6 +41,11 @@ class StageContext:
     log: logging.LoggerAdapter[logging.Logger]
     update_job: JobUpdate | None = None  # compare-and-set on this job's state (fan-in stages)
     extras: dict[str, object] = field(default_factory=dict)
+    # Publish one event now, before the handler returns (transcode's chunk 0 while the rest decodes).
+    # Blocking: call it from the handler's worker thread, never the event loop; it returns once
+    # JetStream has stored the event. The event's Nats-Msg-Id makes a redelivered message's repeat a
+    # duplicate, so what is published early must be what a second run would publish.
+    publish: Callable[[Event], None] | None = None
 
 
 class Handler(Protocol):

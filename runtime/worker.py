@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -30,6 +31,7 @@ from runtime.storage.base import Storage, StorageError
 from runtime.transitions import apply_progress, mark_done, mark_running, note_retry
 
 log = logging.getLogger(__name__)
+PUBLISH_NOW_TIMEOUT_S = 60.0  # StageContext.publish: a backstop; the publish itself times out sooner
 
 
 def _cpu_seconds() -> float:
@@ -205,6 +207,7 @@ class Worker:
             progress=progress,
             log=job_log,
             update_job=lambda mutate: self._jobs.update(event.job_id, mutate),
+            publish=self._publish_now(event, asyncio.get_running_loop()),
         )
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         started_cpu = _cpu_seconds()
@@ -271,6 +274,25 @@ class Worker:
 
     async def _publish(self, event: Event) -> None:
         await publish_event(self._js, self._topology, event)
+
+    def _publish_now(self, cause: PipelineEvent, loop: asyncio.AbstractEventLoop) -> Callable[[Event], None]:
+        """StageContext.publish: from the handler's thread, publish on this loop and wait for the ack."""
+
+        def publish(next_event: Event) -> None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:  # no loop in this thread, as it should be
+                running = None
+            if running is loop:  # waiting here would block the loop the publish needs: a deadlock
+                raise RuntimeError("StageContext.publish blocks: call it from the handler's thread")
+            sent = asyncio.run_coroutine_threadsafe(self._publish(same_lane(next_event, cause)), loop)
+            try:
+                sent.result(timeout=PUBLISH_NOW_TIMEOUT_S)
+            except TimeoutError:
+                sent.cancel()
+                raise
+
+        return publish
 
     async def _report_progress(self, event: PipelineEvent, report: StageProgress) -> None:
         await self._nc.publish(self._topology.progress_subject(event.job_id), encode(report))

@@ -1,16 +1,24 @@
-"""Plan where to cut a long recording: near every target length, inside a silence if one is near."""
+"""Plan where to cut a long recording: near every target length, inside a silence if one is near.
+
+Two planners share the cut machinery. `plan_chunks` sees the whole recording and lets the count follow
+from it. `plan_fixed` keeps a first cut made earlier (transcode publishes chunk 0 from the opening
+minutes while the rest still decodes, early.py) and a count fixed then from the probed duration, since
+chunk 0's event already carried it: the other cuts spread evenly over whatever was decoded.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import pairwise
 
 import msgspec
 
-__all__ = ["Chunk", "plan_chunks"]
+__all__ = ["Chunk", "first_cut", "fixed_count", "plan_chunks", "plan_fixed", "short_first"]
 
 CUT_GRID_S = 0.01  # cuts land on 10 ms (160 samples at 16 kHz): whole microseconds for ffmpeg
 LONG_ENOUGH_S = 1.5  # a pause this long is as good a cut as any longer one; prefer nearer
+WINDOW = 0.2  # a cut moves up to this share of its chunk's length from its aim to find a pause
 
 
 class Chunk(msgspec.Struct, frozen=True):
@@ -80,6 +88,78 @@ def _next_cut(
     return _snap(cut, lo, hi)
 
 
+def _first_limits(first_s: float, min_s: float, window: float) -> tuple[float, float, float, float]:
+    """The cut window of a short first chunk: about first_s, never longer than first_s * (1 + window)."""
+    return (first_s, min(min_s, first_s * 0.25), first_s * (1 + window), window)
+
+
+def short_first(duration_s: float, target_s: float, first_s: float | None, window: float = WINDOW) -> bool:
+    """Whether plan_chunks (default min_s/max_s) gives this recording a short first chunk."""
+    return first_s is not None and 0 < first_s < target_s and duration_s > target_s * (1 + window)
+
+
+def first_cut(
+    duration_s: float,
+    silences: Sequence[tuple[float, float]],
+    first_s: float,
+    target_s: float,
+    quiet_points: Sequence[tuple[float, float]] = (),
+    window: float = WINDOW,
+) -> float:
+    """Where a short first chunk ends (plan_chunks' first cut, default min_s): it needs audio to
+    first_s * (1 + window) only, so it can be chosen from the opening of the recording."""
+    limits = _first_limits(first_s, target_s * 0.25, window)
+    return _next_cut(0.0, duration_s, sorted(silences), quiet_points, limits)
+
+
+def fixed_count(duration_s: float, target_s: float, first_s: float, window: float = WINDOW) -> int:
+    """How many chunks plan_fixed makes of a recording expected to last duration_s.
+
+    One short first chunk, then the nearest count of target_s chunks for the rest (evenly spread:
+    where plan_chunks would leave a short last chunk, these are a little longer), but never so few
+    that they outgrow target_s * (1 + window).
+    """
+    rest = max(duration_s - first_s, 0.0)
+    return 1 + max(1, round(rest / target_s), math.ceil(rest / (target_s * (1 + window))))
+
+
+def plan_fixed(
+    duration_s: float,
+    silences: Sequence[tuple[float, float]],
+    first_cut_s: float,
+    count: int,
+    quiet_points: Sequence[tuple[float, float]] = (),
+    window: float = WINDOW,
+) -> list[Chunk]:
+    """Exactly `count` chunks: [0, first_cut_s], then count - 1 over the rest, cut inside silences.
+
+    Each cut aims at an even share of what is left (re-spread after every cut, so a cut moved to a
+    pause does not push the error onto the last chunk) and moves to the best silence, else the
+    quietest point, within ± window of it. A recording longer or shorter than expected just gets
+    longer or shorter chunks.
+    """
+    if count < 2:
+        raise ValueError(f"plan_fixed needs at least 2 chunks, got {count}")
+    if not 0 < first_cut_s < duration_s:
+        raise ValueError(f"first cut {first_cut_s} is outside (0, {duration_s})")
+    ordered = sorted(silences)
+    bounds = [0.0, first_cut_s]
+    for left in range(count - 1, 1, -1):  # chunks still to place after bounds[-1]
+        start = bounds[-1]
+        step = (duration_s - start) / left
+        cut = _next_cut(
+            start, duration_s, ordered, quiet_points, (step, step * 0.25, step * (1 + window), window)
+        )
+        bounds.append(max(cut, round(start + CUT_GRID_S, 2)))  # always move forward
+    bounds.append(duration_s)
+    chunks = [Chunk(i, a, b) for i, (a, b) in enumerate(pairwise(bounds))]
+    if any(c.end_s <= c.start_s for c in chunks):
+        raise ValueError(
+            f"{duration_s - first_cut_s:.2f} s after the first cut cannot hold {count - 1} chunks"
+        )
+    return chunks
+
+
 def plan_chunks(
     duration_s: float,
     silences: Sequence[tuple[float, float]],
@@ -87,7 +167,7 @@ def plan_chunks(
     min_s: float | None = None,
     max_s: float | None = None,
     quiet_points: Sequence[tuple[float, float]] = (),
-    window: float = 0.2,
+    window: float = WINDOW,
     first_s: float | None = None,
 ) -> list[Chunk]:
     """Split [0, duration_s] into contiguous chunks of about target_s, cut inside silences.
@@ -105,7 +185,7 @@ def plan_chunks(
     limits = (target_s, min_s, max_s, window)
     bounds = [0.0]
     if first_s is not None and first_s < target_s and duration_s > max_s:
-        first_limits = (first_s, min(min_s, first_s * 0.25), first_s * (1 + window), window)
+        first_limits = _first_limits(first_s, min_s, window)
         bounds.append(_next_cut(0.0, duration_s, ordered, quiet_points, first_limits))
     while duration_s - bounds[-1] > max_s:
         cut = _next_cut(bounds[-1], duration_s, ordered, quiet_points, limits)

@@ -1,4 +1,8 @@
-"""One streaming ffmpeg pass: 16 kHz mono FLAC to disk, PCM to Python for silences and progress."""
+"""One streaming ffmpeg pass: 16 kHz mono FLAC to disk, PCM to Python for silences and progress.
+
+A PrefixHook sees the opening of the recording while the rest still decodes: the PCM of its first
+whole blocks and their frame levels, the same samples the FLAC gets (transcode cuts chunk 0 there).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -17,7 +22,15 @@ import numpy as np
 
 from services.transcode.errors import MediaError
 
-__all__ = ["NormalizeResult", "Progress", "find_silences", "normalize"]
+__all__ = [
+    "NormalizeResult",
+    "PrefixHook",
+    "Progress",
+    "find_silences",
+    "normalize",
+    "quiet_points",
+    "write_flac",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +46,25 @@ PROGRESS_EVERY_S = 1.5
 TRUNCATED_RATIO = 0.5
 
 Progress = Callable[[float, float], None]
+FLAC_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class PrefixHook:
+    """Called once, mid-decode, with the first `seconds` (rounded up to whole 3 s blocks) of int16
+    PCM and their frame levels; never when the recording is shorter. What it raises fails normalize.
+
+    The prefix is a fixed number of samples, whatever the pipe reads returned, so a second decode of
+    the same upload hands the hook the same arrays.
+    """
+
+    seconds: float
+    on_prefix: Callable[[np.ndarray, np.ndarray], None]
+
+    @property
+    def samples(self) -> int:
+        block = BLOCK_FRAMES * FRAME_SAMPLES
+        return max(1, -(-round(self.seconds * SAMPLE_RATE) // block)) * block
 
 
 class NormalizeResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,7 +128,7 @@ def find_silences(
     ]
 
 
-def _quiet_points(levels: np.ndarray) -> list[tuple[float, float]]:
+def quiet_points(levels: np.ndarray) -> list[tuple[float, float]]:
     """Return (time, dBFS) of the quietest frame in each span, for cuts where no silence is."""
     frame_s = FRAME_SAMPLES / SAMPLE_RATE
     points = []
@@ -107,20 +139,48 @@ def _quiet_points(levels: np.ndarray) -> list[tuple[float, float]]:
     return points
 
 
+class _Prefix:
+    """Keeps the PCM of the first blocks until the hook has seen them (3.5 MB for 111 s)."""
+
+    def __init__(self, hook: PrefixHook | None) -> None:
+        self.hook = hook
+        self.blocks: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray, total_samples: int, levels: list[np.ndarray]) -> None:
+        if self.hook is None:
+            return
+        self.blocks.append(block)
+        wanted = self.hook.samples
+        if total_samples < wanted:
+            return
+        hook, pcm = self.hook, np.concatenate(self.blocks)[:wanted]
+        self.hook, self.blocks = None, []
+        try:  # wanted is whole blocks, so whole 30 ms frames: these are the levels of exactly pcm
+            hook.on_prefix(pcm, np.concatenate(levels)[: wanted // FRAME_SAMPLES])
+        except BrokenPipeError as exc:  # not the encoder's pipe: _transcode must not take it for one
+            raise RuntimeError(f"the prefix hook failed: {exc}") from exc
+
+
 def _pump_pcm(
-    decoded: IO[bytes], encoder: IO[bytes], expected_s: float, progress: Progress | None
+    decoded: IO[bytes],
+    encoder: IO[bytes],
+    expected_s: float,
+    progress: Progress | None,
+    prefix: PrefixHook | None = None,
 ) -> tuple[int, np.ndarray]:
     """Forward PCM from decoder to encoder in blocks; return sample count and frame levels."""
     # Buffered pipes: read(n) returns n bytes until EOF, so blocks hold whole 30 ms frames.
     block_bytes = BLOCK_FRAMES * FRAME_SAMPLES * 2
     total_samples = 0
     levels: list[np.ndarray] = []
+    opening = _Prefix(prefix)
     last_report = time.monotonic()
     while data := decoded.read(block_bytes):
         encoder.write(data)
         block = np.frombuffer(data, dtype=np.int16)
         levels.append(_frame_levels(block.astype(np.float32)))
         total_samples += block.size
+        opening.add(block, total_samples, levels)
         now = time.monotonic()
         if progress is not None and now - last_report >= PROGRESS_EVERY_S:
             progress(total_samples / SAMPLE_RATE, expected_s)
@@ -147,7 +207,12 @@ def _widen_pipes(*pipes: IO[bytes]) -> None:
 
 
 def _transcode(
-    source: Path, dest: Path, expected_s: float, progress: Progress | None, flac_level: int
+    source: Path,
+    dest: Path,
+    expected_s: float,
+    progress: Progress | None,
+    flac_level: int,
+    prefix: PrefixHook | None = None,
 ) -> tuple[int, np.ndarray]:
     """Run decoder and FLAC encoder side by side (one core each); raise on either failing."""
     # stderr goes to files so a chatty ffmpeg can never block on a full pipe.
@@ -157,7 +222,7 @@ def _transcode(
         assert decoder.stdout is not None and encoder.stdin is not None
         _widen_pipes(decoder.stdout, encoder.stdin)
         try:
-            result = _pump_pcm(decoder.stdout, encoder.stdin, expected_s, progress)
+            result = _pump_pcm(decoder.stdout, encoder.stdin, expected_s, progress, prefix)
         except BrokenPipeError:
             result = (0, np.zeros(0, np.uint8))
         finally:
@@ -179,9 +244,10 @@ def normalize(
     progress: Progress | None = None,
     min_silence_s: float = 0.3,
     flac_level: int = 5,
+    prefix: PrefixHook | None = None,
 ) -> NormalizeResult:
     """Decode source once into 16 kHz mono FLAC at dest; measure duration and silences."""
-    total_samples, levels = _transcode(source, dest, expected_duration_s, progress, flac_level)
+    total_samples, levels = _transcode(source, dest, expected_duration_s, progress, flac_level, prefix)
     duration_s = total_samples / SAMPLE_RATE
     if total_samples == 0:
         raise MediaError("upload contains no audio samples")
@@ -192,4 +258,19 @@ def normalize(
         )
     silences = find_silences(levels, total_samples, min_silence_s)
     log.info("normalized source=%s duration_s=%.3f silences=%d", source, duration_s, len(silences))
-    return NormalizeResult(duration_s=duration_s, silences=silences, quiet_points=_quiet_points(levels))
+    return NormalizeResult(duration_s=duration_s, silences=silences, quiet_points=quiet_points(levels))
+
+
+def write_flac(pcm: np.ndarray, dest: Path, flac_level: int = 5) -> Path:
+    """Encode 16 kHz mono int16 PCM to a FLAC file, sample for sample."""
+    done = subprocess.run(
+        _encoder_argv(dest, flac_level),
+        input=np.ascontiguousarray(pcm, dtype="<i2").tobytes(),
+        capture_output=True,
+        timeout=FLAC_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip()[-300:] or "ffmpeg gave no reason"
+        raise RuntimeError(f"FLAC encoder failed: {reason}")
+    return dest
