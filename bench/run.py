@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -131,7 +132,12 @@ def first_text(path: Path, replicas: dict[str, int]) -> dict[str, Any]:
 
 
 def run(
-    path: Path, s3: bool, stages: tuple[str, ...], replicas: dict[str, int], profile: Path | None = None
+    path: Path,
+    s3: bool,
+    stages: tuple[str, ...],
+    replicas: dict[str, int],
+    profile: Path | None = None,
+    save: Path | None = None,
 ) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="aodio-bench-") as data,
@@ -152,6 +158,12 @@ def run(
             job = wait_done(client, job_id, marks, started, stages)
             total_s = time.monotonic() - started
             cpu = cpu_work(cpu_before, cpu_by_tree(roots, os.getpid()))
+            if save is not None:  # the transcript, for summary experiments on real ASR output
+                save.mkdir(parents=True, exist_ok=True)
+                answer = client.get(f"/v1/jobs/{job_id}/transcript", params={"format": "json"})
+                if answer.status_code == 200:
+                    (save / "last-transcript.json").write_bytes(answer.content)
+        llm_calls = summary_calls(stack.log_file("summarize")) if "summarize" in stages else []
         return {
             "file": str(path),
             "size_mib": round(path.stat().st_size / MIB, 1),
@@ -175,7 +187,21 @@ def run(
             "stages_run": list(stages),
             "replicas": stack.replicas,
             "profile": summarise(profile) if profile else None,
+            "llm_calls": llm_calls,
         }
+
+
+_CALL = re.compile(r"model (\S+): (\d+) prompt \+ (\d+) completion tokens in ([\d.]+) s")
+
+
+def summary_calls(log_file: Path) -> list[dict[str, Any]]:
+    """Each LLM call the summarize stage logged: model, prompt and completion tokens, seconds."""
+    if not log_file.exists():
+        return []
+    return [
+        {"model": m[1], "prompt_tokens": int(m[2]), "completion_tokens": int(m[3]), "seconds": float(m[4])}
+        for m in _CALL.finditer(log_file.read_text(errors="replace"))
+    ]
 
 
 def main() -> None:
@@ -219,7 +245,8 @@ def main() -> None:
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")
     args.save.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"aodio": run(args.file, args.s3, tuple(args.stages), replicas, args.profile)}
+    aodio = run(args.file, args.s3, tuple(args.stages), replicas, args.profile, args.save)
+    report: dict[str, Any] = {"aodio": aodio}
     print(json.dumps(report["aodio"], indent=2), file=sys.stderr)
     if not args.no_baseline:
         e2e = report["aodio"]["end_to_end_s"]
@@ -295,6 +322,15 @@ def markdown(report: dict[str, Any]) -> str:
     if batched:
         rows.append(("By hand, BatchedInferencePipeline (the strongest peer)", _by_hand(batched), ""))
         rows.append(("Aodio faster than the batched peer by", f"{report['speedup_batched']:.2f}x", "2x"))
+    for call in aodio.get("llm_calls") or []:
+        rows.append(
+            (
+                f"Summary call ({call['model']})",
+                f"{call['prompt_tokens']} prompt + {call['completion_tokens']} completion tokens, "
+                f"{call['seconds']:.0f} s",
+                "",
+            )
+        )
     lines = ["| measure | measured | target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines += ["", "| stage | wall | CPU | peak RSS |", "|---|---|---|---|"]
