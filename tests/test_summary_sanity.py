@@ -236,3 +236,29 @@ def test_every_real_recording_gets_a_sane_summary(
     assert {name: v for name, v in broken.items() if v} == {}, json.dumps(broken, ensure_ascii=False)
     radio_summary = real_summaries["fr-misc/radio_short.mp3"][1]
     assert radio_summary.language == "fr" and not radio_summary.decisions
+
+
+def test_a_salient_wording_that_drops_the_named_owner_gives_way_to_the_sentence() -> None:
+    from services.summarize.passages import Sentence
+    from services.summarize.salient import SalientDraft, _text
+
+    said = "The platform team will update the onboarding survey by the end of the month."
+    sentence = Sentence(
+        0, 975.0, 980.0, "SPEAKER_01", said, frozenset({"platform", "team", "onboarding", "survey"}),
+        kind="action", owner="The platform team", due="by the end of the month",
+    )  # fmt: skip
+    swapped = SalientDraft(
+        title="t", overview="o", items={"A1": "The QA group will update the onboarding survey."}
+    )
+    kept = SalientDraft(
+        title="t", overview="o", items={"A1": "The platform team updates the onboarding survey."}
+    )
+    elsewhere = SalientDraft(title="t", overview="o", items={"A1": "Priya reviews the budget."})
+    assert _text(swapped, "A1", sentence) == said
+    assert _text(kept, "A1", sentence) == "The platform team updates the onboarding survey."
+    assert _text(elsewhere, "A1", sentence) == said  # about something else: the sentence
+    label = Sentence(
+        1, 0.0, 1.0, "SPEAKER_02", "I will send the report.", frozenset({"report"}), owner="SPEAKER_02"
+    )
+    mine = SalientDraft(title="t", overview="o", items={"A1": "Send the report."})
+    assert _text(mine, "A1", label) == "Send the report."  # a label the sentence does not say: no check

@@ -187,9 +187,20 @@ def _clean(text: str) -> str:
 
 
 def _text(draft: SalientDraft, item_id: str, sentence: Sentence) -> str:
-    """The model's wording of an item when it is about that sentence, else the sentence itself."""
+    """The model's wording of an item when it is about that sentence and keeps who does it, else
+    the sentence itself.
+
+    Rewording 40 alike items of a 4 h 15 recording, a 1.5B model swaps their subjects ("The platform
+    team will update the onboarding survey" came back as "The QA group will update ..."): a wording
+    that drops the owner the sentence names is not used.
+    """
     text = _clean(draft.items.get(item_id) or "")
-    return text if set(terms(text, frozenset())) & sentence.terms else sentence.text
+    if not set(terms(text, frozenset())) & sentence.terms:
+        return sentence.text
+    owner = (sentence.owner or "").casefold()
+    if owner and owner in sentence.text.casefold() and owner not in text.casefold():
+        return sentence.text
+    return text
 
 
 def _action(draft: SalientDraft, item_id: str, sentence: Sentence) -> ActionItem:
