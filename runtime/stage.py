@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from contracts.events import Event, PipelineEvent
 from contracts.state import JobState
@@ -14,6 +15,30 @@ from runtime.storage.base import Storage
 
 ProgressFn = Callable[..., None]
 JobUpdate = Callable[[Callable[[JobState], bool | None]], Awaitable[JobState]]
+T = TypeVar("T")
+
+
+def wait_on_loop(awaitable: Awaitable[T], loop: asyncio.AbstractEventLoop, timeout_s: float) -> T:
+    """Await on the worker's loop from a handler's thread, and wait for the result (StageContext.publish,
+    a blocking job update). Refused on the loop's own thread, where waiting would be a deadlock."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:  # no loop in this thread, as it should be
+        running = None
+    if running is loop:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()
+        raise RuntimeError("this call blocks: make it from the handler's thread, not the event loop")
+
+    async def wait() -> T:
+        return await awaitable
+
+    done = asyncio.run_coroutine_threadsafe(wait(), loop)
+    try:
+        return done.result(timeout=timeout_s)
+    except TimeoutError:
+        done.cancel()
+        raise
 
 
 @dataclass

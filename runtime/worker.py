@@ -26,7 +26,7 @@ from runtime.memory import release_memory
 from runtime.progress import ProgressReporter
 from runtime.publish import publish_event
 from runtime.settings import NatsSettings
-from runtime.stage import Handler, Outcome, StageContext
+from runtime.stage import Handler, Outcome, StageContext, wait_on_loop
 from runtime.storage.base import Storage, StorageError
 from runtime.transitions import apply_progress, mark_done, mark_running, note_retry
 
@@ -279,18 +279,7 @@ class Worker:
         """StageContext.publish: from the handler's thread, publish on this loop and wait for the ack."""
 
         def publish(next_event: Event) -> None:
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:  # no loop in this thread, as it should be
-                running = None
-            if running is loop:  # waiting here would block the loop the publish needs: a deadlock
-                raise RuntimeError("StageContext.publish blocks: call it from the handler's thread")
-            sent = asyncio.run_coroutine_threadsafe(self._publish(same_lane(next_event, cause)), loop)
-            try:
-                sent.result(timeout=PUBLISH_NOW_TIMEOUT_S)
-            except TimeoutError:
-                sent.cancel()
-                raise
+            wait_on_loop(self._publish(same_lane(next_event, cause)), loop, PUBLISH_NOW_TIMEOUT_S)
 
         return publish
 

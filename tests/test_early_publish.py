@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from nats.js import api
 
 from contracts import keys
 from contracts.events import AudioNormalized, ChunkPlanned, Event, JobSubmitted, decode_event
@@ -24,7 +23,7 @@ from services.transcode.config import TranscodeSettings
 from services.transcode.handler import TranscodeHandler
 from tests.audio import AUDIO, looped
 from tests.stagekit import new_job_state
-from tests.test_worker import publish, wait_for
+from tests.test_worker import publish, stored_messages, wait_for
 
 SETTINGS = TranscodeSettings(chunk_seconds=60, first_chunk_s=20)  # 163 s: chunk 0 of ~20 s, then 2
 
@@ -53,23 +52,12 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def stored(bus) -> list[tuple[int, Event]]:
     """(stream sequence, event) of every event on the stream, in order."""
-    found: list[tuple[int, Event]] = []
-    info = await bus.js.stream_info(bus.settings.topology.stream)
-    if info.state.messages == 0:
-        return found
-    prefix = bus.settings.topology.prefix
-    sub = await bus.js.subscribe(f"{prefix}.>", ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL)
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=0.5)
-            except Exception:
-                break
-            if ".dead_letter." not in msg.subject:
-                found.append((msg.metadata.sequence.stream, decode_event(msg.data)))
-    finally:
-        await sub.unsubscribe()
-    return found
+    messages = await stored_messages(bus, f"{bus.settings.topology.prefix}.>")
+    return [
+        (msg.metadata.sequence.stream, decode_event(msg.data))
+        for msg in messages
+        if ".dead_letter." not in msg.subject
+    ]
 
 
 async def start(bus, storage: DirectoryStorage, recording: Path, tmp_path: Path):
@@ -183,3 +171,20 @@ async def test_a_replay_from_transcode_announces_its_own_count(bus, recording, t
         storage.gate.set()
         worker.stop()
         await asyncio.wait_for(task, 30)
+
+
+async def test_waiting_on_the_loop_works_from_a_thread_and_is_refused_on_the_loop():
+    """StageContext.publish and the early job update block on the loop (runtime.stage.wait_on_loop)."""
+    from runtime.stage import wait_on_loop
+
+    loop = asyncio.get_running_loop()
+
+    async def answer() -> int:
+        await asyncio.sleep(0)
+        return 42
+
+    assert await asyncio.to_thread(wait_on_loop, answer(), loop, 5) == 42
+    with pytest.raises(RuntimeError, match="handler's thread"):
+        wait_on_loop(answer(), loop, 5)  # here, on the loop: waiting would never end
+    with pytest.raises(TimeoutError):
+        await asyncio.to_thread(wait_on_loop, asyncio.sleep(30), loop, 0.2)

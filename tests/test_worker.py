@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from nats.aio.msg import Msg
 from nats.js import api
 
 from contracts.events import DeadLetter, JobFailed, decode_event, encode
@@ -28,23 +29,27 @@ async def publish(bus, event) -> None:
     )
 
 
-async def messages_on(bus, subject: str) -> list[bytes]:
-    """Every stored message on a subject, read with an ephemeral ordered consumer."""
+async def stored_messages(bus, subject: str) -> list[Msg]:
+    """Every stored message on a subject (wildcards too), read with an ephemeral ordered consumer."""
     info = await bus.js.stream_info(bus.settings.topology.stream)
-    found: list[bytes] = []
+    found: list[Msg] = []
     if info.state.messages == 0:
         return found
     sub = await bus.js.subscribe(subject, ordered_consumer=True, deliver_policy=api.DeliverPolicy.ALL)
     try:
         while True:
             try:
-                msg = await sub.next_msg(timeout=0.5)
+                found.append(await sub.next_msg(timeout=0.5))
             except Exception:
                 break
-            found.append(msg.data)
     finally:
         await sub.unsubscribe()
     return found
+
+
+async def messages_on(bus, subject: str) -> list[bytes]:
+    """The payload of every stored message on a subject."""
+    return [msg.data for msg in await stored_messages(bus, subject)]
 
 
 async def wait_for(predicate, timeout: float = 20.0):

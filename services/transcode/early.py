@@ -26,7 +26,7 @@ import numpy as np
 from contracts import keys
 from contracts.events import ChunkPlanned, JobSubmitted, Lane
 from contracts.state import JobState
-from runtime.stage import StageContext
+from runtime.stage import StageContext, wait_on_loop
 from services.transcode.chunking import WINDOW, Chunk, first_cut, fixed_count, short_first
 from services.transcode.cutting import chunk_path, to_sample
 from services.transcode.normalize import PrefixHook, find_silences, quiet_points, write_flac
@@ -82,10 +82,7 @@ def job_updater(ctx: StageContext, loop: asyncio.AbstractEventLoop) -> JobUpdate
         return None
 
     def update(mutate: Callable[[JobState], bool | None]) -> None:
-        async def on_loop() -> None:
-            await update_job(mutate)
-
-        asyncio.run_coroutine_threadsafe(on_loop(), loop).result(timeout=UPDATE_TIMEOUT_S)
+        wait_on_loop(update_job(mutate), loop, UPDATE_TIMEOUT_S)
 
     return update
 
