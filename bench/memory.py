@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -99,6 +100,8 @@ class PeakSampler:
 
     `peak_total` adds the RSS of every process (a shared library counts once per process that maps
     it: the cautious figure); `peak_total_pss` adds proportional sizes (each shared page once).
+    `cpu_timeline` holds (wall clock, CPU seconds so far of every process this one started), read as
+    often as PSS: where the cores waited (bench/timeline.py).
     """
 
     def __init__(self, roots: dict[str, int], interval_s: float = 0.5, pss_every: int = 4) -> None:
@@ -106,6 +109,7 @@ class PeakSampler:
         self.peaks: dict[str, int] = dict.fromkeys(roots, 0)
         self.peak_total = 0
         self.peak_total_pss = 0
+        self.cpu_timeline: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -120,6 +124,8 @@ class PeakSampler:
             self.peak_total = max(self.peak_total, sum(sizes.values()))
             if samples % self.pss_every:
                 continue  # smaps_rollup walks every mapping: read it less often than statm
+            everything = sum(tree_cpu_s(pid, children) for pid in children.get(os.getpid(), ()))
+            self.cpu_timeline.append((time.time(), everything))
             pids = [pid for root in self.roots.values() for pid in tree_pids(root, children)]
             self.peak_total_pss = max(self.peak_total_pss, sum(_pss_bytes(pid) for pid in pids))
 

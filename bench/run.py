@@ -31,6 +31,7 @@ import httpx
 
 from bench.memory import PeakSampler, cpu_by_tree
 from bench.profile import Profiler, summarise
+from bench.timeline import stretches, table
 from cli.stack import LocalStack
 from runtime.registry import BUILT_STAGES
 
@@ -151,12 +152,12 @@ def run(
             httpx.Client(base_url=stack.api_url, timeout=None) as client,
         ):
             cpu_before = cpu_by_tree(roots, os.getpid())
-            started = time.monotonic()
+            started, wall_started = time.monotonic(), time.time()
             job_id = upload(client, path)
             upload_s = time.monotonic() - started
             marks: dict[str, float] = {}
             job = wait_done(client, job_id, marks, started, stages)
-            total_s = time.monotonic() - started
+            total_s, wall_ended = time.monotonic() - started, time.time()
             cpu = cpu_work(cpu_before, cpu_by_tree(roots, os.getpid()))
             if save is not None:  # the transcript, for summary experiments on real ASR output
                 save.mkdir(parents=True, exist_ok=True)
@@ -188,6 +189,10 @@ def run(
             "replicas": stack.replicas,
             "profile": summarise(profile) if profile else None,
             "llm_calls": llm_calls,
+            # where the cores waited: the run cut at every stage's start and end
+            "stretches": stretches(
+                job["stages"], sampler.cpu_timeline, wall_started, wall_ended, os.cpu_count() or 1
+            ),
         }
 
 
@@ -337,6 +342,8 @@ def markdown(report: dict[str, Any]) -> str:
     for name, figures in aodio["stages"].items():
         cpu = f"{figures['cpu_s']:.0f} s" if figures["cpu_s"] is not None else "n/a"
         lines.append(f"| {name} | {figures['wall_s']:.0f} s | {cpu} | {figures['peak_rss_mib']:.0f} MiB |")
+    if aodio.get("stretches"):
+        lines += ["", "Where the cores waited (bench/timeline.py):", "", *table(aodio["stretches"])]
     peers = [(name, r) for name, r in (("sequential", baseline), ("batched", batched)) if r]
     if peers:
         lines += ["", "| by-hand step | " + " | ".join(f"{name}: wall, CPU" for name, _ in peers) + " |"]

@@ -3,7 +3,9 @@
 The summarize stage speaks to it through litellm as ``openai/<alias>`` with ``api_base``, like any
 OpenAI-compatible server. It binds 127.0.0.1 on a free port, logs to a file, and is ready once
 ``GET /v1/models`` lists the model. ``--logits_all False`` keeps the logits of the last token only
-(otherwise n_ctx x vocabulary floats: twice the memory). The wheel is built once by
+(otherwise n_ctx x vocabulary floats: twice the memory). The server is llama-cpp-python's, run
+through services/summarize/llama_serve.py so that a JSON grammar checks the sampled token instead of
+filtering the whole vocabulary every token (grammar_sampling.py). The wheel is built once by
 ``scripts/build_llama_wheel.sh`` (PyPI has only the source).
 """
 
@@ -36,7 +38,7 @@ def llama_server_missing() -> str | None:
 
 
 class LlamaServer(_Process):
-    """One GGUF model served on 127.0.0.1 by ``python -m llama_cpp.server``."""
+    """One GGUF model served on 127.0.0.1 by llama-cpp-python's server (``llama_serve``)."""
 
     name = "llama-server"
     default_timeout = 180.0  # a 1.1 GB model maps in seconds; a cold page cache takes longer
@@ -90,7 +92,7 @@ class LlamaServer(_Process):
         # made a 60-token answer take 150 s instead of 1 s (2 threads, 2 busy cores). PASSIVE sleeps.
         return [
             "env", "OMP_WAIT_POLICY=PASSIVE",
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "services.summarize.llama_serve",
             "--model", str(self.model_path),
             "--model_alias", self.alias,
             "--host", "127.0.0.1",
