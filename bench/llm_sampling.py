@@ -34,7 +34,9 @@ def salient_request(truth_path: Path) -> dict[str, Any]:
     """The messages, schema and limits of the salient summary of a ground-truth transcript."""
     request: dict[str, Any] = {}
 
-    async def capture(target: Any, user: str, language: Any, limits: CallLimits, parse: Any, schema: Any) -> Any:
+    async def capture(
+        target: Any, user: str, language: Any, limits: CallLimits, parse: Any, schema: Any
+    ) -> Any:
         system = {"role": "system", "content": prompt("system", language)}
         request.update(
             messages=[system, {"role": "user", "content": user}],
