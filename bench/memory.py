@@ -55,11 +55,16 @@ def tree_cpu_s(root: int, children: dict[int, list[int]], skip: tuple[str, ...] 
     return total
 
 
+def descendants_cpu_s(root: int, children: dict[int, list[int]]) -> float:
+    """CPU seconds so far of every descendant of `root`, itself left out."""
+    return sum(tree_cpu_s(pid, children) for pid in children.get(root, ()))
+
+
 def cpu_by_tree(roots: dict[str, int], everything: int) -> dict[str, float]:
     """CPU seconds so far of each named tree, and of every descendant of `everything` (itself left out)."""
     children = _children_map()
     figures = {name: tree_cpu_s(pid, children) for name, pid in roots.items()}
-    figures["*"] = sum(tree_cpu_s(pid, children) for pid in children.get(everything, ()))
+    figures["*"] = descendants_cpu_s(everything, children)
     return figures
 
 
@@ -124,8 +129,7 @@ class PeakSampler:
             self.peak_total = max(self.peak_total, sum(sizes.values()))
             if samples % self.pss_every:
                 continue  # smaps_rollup walks every mapping: read it less often than statm
-            everything = sum(tree_cpu_s(pid, children) for pid in children.get(os.getpid(), ()))
-            self.cpu_timeline.append((time.time(), everything))
+            self.cpu_timeline.append((time.time(), descendants_cpu_s(os.getpid(), children)))
             pids = [pid for root in self.roots.values() for pid in tree_pids(root, children)]
             self.peak_total_pss = max(self.peak_total_pss, sum(_pss_bytes(pid) for pid in pids))
 

@@ -142,6 +142,13 @@ async def test_summary_method_none_completes_with_an_empty_summary(tmp_path: Pat
     assert job.status == "completed"
 
 
+async def test_a_job_asking_for_none_gets_none_on_an_extractive_deployment() -> None:
+    handler = SummarizeHandler(SummarizeSettings(method="extractive"))
+    summary = await handler.summarize(transcript("en_meeting"), "none")
+    assert (summary.method, summary.key_points, summary.action_items) == ("none", [], [])
+    assert (await handler.summarize(transcript("en_meeting"), "llm")).method == "extractive"
+
+
 def test_parse_draft_accepts_a_fenced_object_and_rejects_prose() -> None:
     draft = parse_draft('```json\n{"title": "T", "overview": "O", "key_points": ["a"]}\n```')
     assert (draft.title, draft.key_points) == ("T", ["a"])

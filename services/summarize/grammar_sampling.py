@@ -52,8 +52,7 @@ class GrammarLastSampler:
         if not self._allowed(token):
             self.resampled += 1
             token = self._pick(logits, constrained=True)
-        llama_cpp.llama_sampler_accept(self.grammar, token)
-        self.chain.accept(token)
+        self.accept(token)
         return token
 
     def _pick(self, logits: np.ndarray, constrained: bool) -> int:
@@ -72,6 +71,7 @@ class GrammarLastSampler:
         return bool(np.isfinite(self._one[0].logit))
 
     def accept(self, token: int) -> None:
+        """Advance the grammar and the chain (its repetition penalties) past `token`."""
         llama_cpp.llama_sampler_accept(self.grammar, token)
         self.chain.accept(token)
 

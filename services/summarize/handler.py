@@ -94,7 +94,7 @@ class SummarizeHandler:
         while the model writes: a local model leaves part of a core free, and this is one core's work
         (seconds on a 4 h recording) that would otherwise run alone after the answer.
         """
-        if method == "extractive" or self.settings.method == "extractive":
+        if self._extractive_only(method):
             summary = await self._summary(transcript, method, model, vocabulary)
             return await asyncio.to_thread(guard, summary, transcript, summary)
         reference = asyncio.ensure_future(asyncio.to_thread(summarize_extractive, transcript))
@@ -114,7 +114,7 @@ class SummarizeHandler:
             return Summary(
                 method="none", model=None, language=transcript.language, duration_s=transcript.duration_s
             )
-        if method == "extractive" or self.settings.method == "extractive":
+        if self._extractive_only(method):
             return await asyncio.to_thread(summarize_extractive, transcript)
         name = model or self.settings.model
         try:
@@ -127,6 +127,10 @@ class SummarizeHandler:
             return await asyncio.to_thread(
                 summarize_extractive, transcript, f"LLM {name} failed: {exc.reason}"
             )
+
+    def _extractive_only(self, method: str) -> bool:
+        """Whether the job's summary is the extractive one, with no model ("none" asks for none)."""
+        return method != "none" and (method == "extractive" or self.settings.method == "extractive")
 
     async def _with_model(
         self, transcript: Transcript, target: LlmTarget, vocabulary: Sequence[str] = ()
