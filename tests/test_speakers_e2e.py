@@ -78,6 +78,9 @@ def test_whole_pipeline_ends_with_a_summary_and_a_completed_job(nats_server, tmp
         "AODIO_NATS_NAMESPACE": "t" + uuid.uuid4().hex[:10],
         "AODIO_TRANSCRIBE_MODEL": "tiny.en",
         "AODIO_SUMMARIZE_MODEL": "local/smollm2-135m",  # plumbing; test_summarize covers the default Qwen
+        # The 135M model under the JSON grammar can write to its token limit, twice (the repair call):
+        # 2000 tokens each took 164 s of this test on a 2-core machine; 400 still reach the model.
+        "AODIO_SUMMARIZE_MAX_OUTPUT_TOKENS": "400",
     }
     with LocalStack(
         tmp_path / "stack", api_port=0, nats_url=nats_server.url, extra_env=env, replicas={"transcribe": 1}
