@@ -120,8 +120,12 @@ def first_text(path: Path, replicas: dict[str, int]) -> dict[str, Any]:
     ):
         started = time.monotonic()
         marks: dict[str, float] = {}
-        job = wait_done(client, upload(client, path), marks, started, BUILT_STAGES, 0.5, True)
-        plan = client.get(f"/v1/jobs/{job['job_id']}/outputs/chunk_plan").json()
+        job_id = upload(client, path)
+        wait_done(client, job_id, marks, started, BUILT_STAGES, 0.5, True)
+        # The first chunk leaves before the rest of the file is decoded: the plan (and transcode's
+        # own figures) exist once transcode is done.
+        job = wait_done(client, job_id, {"first_text_s": 0.0}, started, ("transcode",), 0.5)
+        plan = client.get(f"/v1/jobs/{job_id}/outputs/chunk_plan").json()
     return {
         "file": str(path),
         "audio_s": job.get("duration_s"),

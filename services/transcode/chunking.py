@@ -1,9 +1,10 @@
 """Plan where to cut a long recording: near every target length, inside a silence if one is near.
 
 Two planners share the cut machinery. `plan_chunks` sees the whole recording and lets the count follow
-from it. `plan_fixed` keeps a first cut made earlier (transcode publishes chunk 0 from the opening
-minutes while the rest still decodes, early.py) and a count fixed then from the probed duration, since
-chunk 0's event already carried it: the other cuts spread evenly over whatever was decoded.
+from it. `plan_fixed` keeps the cuts made earlier (transcode publishes its first chunks from the
+opening of the recording while the rest still decodes, early.py) and a count fixed then from the probed
+duration, since chunk 0's event already carried it: the other cuts spread evenly over whatever was
+decoded.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from itertools import pairwise
 
 import msgspec
 
-__all__ = ["Chunk", "first_cut", "fixed_count", "plan_chunks", "plan_fixed", "short_first"]
+__all__ = ["Chunk", "even_cut", "first_cut", "fixed_count", "plan_chunks", "plan_fixed", "short_first"]
 
 CUT_GRID_S = 0.01  # cuts land on 10 ms (160 samples at 16 kHz): whole microseconds for ffmpeg
 LONG_ENOUGH_S = 1.5  # a pause this long is as good a cut as any longer one; prefer nearer
@@ -123,39 +124,53 @@ def fixed_count(duration_s: float, target_s: float, first_s: float, window: floa
     return 1 + max(1, round(rest / target_s), math.ceil(rest / (target_s * (1 + window))))
 
 
+def even_cut(
+    start: float,
+    duration_s: float,
+    left: int,
+    silences: Sequence[tuple[float, float]],
+    quiet_points: Sequence[tuple[float, float]] = (),
+    window: float = WINDOW,
+) -> float:
+    """The next cut of plan_fixed: `left` chunks still to place after start share what is left evenly;
+    the cut aims at one share and moves to the best pause within ± window of it (audio up to
+    start + share * (1 + window) is all it reads)."""
+    step = (duration_s - start) / left
+    limits = (step, step * 0.25, step * (1 + window), window)
+    cut = _next_cut(start, duration_s, silences, quiet_points, limits)
+    return max(cut, round(start + CUT_GRID_S, 2))  # always move forward
+
+
 def plan_fixed(
     duration_s: float,
     silences: Sequence[tuple[float, float]],
-    first_cut_s: float,
+    cuts: Sequence[float],
     count: int,
     quiet_points: Sequence[tuple[float, float]] = (),
     window: float = WINDOW,
 ) -> list[Chunk]:
-    """Exactly `count` chunks: [0, first_cut_s], then count - 1 over the rest, cut inside silences.
+    """Exactly `count` chunks: those ending at the given cuts (made earlier, while the recording still
+    decoded), then the others over the rest, cut inside silences.
 
     Each cut aims at an even share of what is left (re-spread after every cut, so a cut moved to a
     pause does not push the error onto the last chunk) and moves to the best silence, else the
-    quietest point, within ± window of it. A recording longer or shorter than expected just gets
-    longer or shorter chunks.
+    quietest point, within ± window of it (even_cut). A recording longer or shorter than expected just
+    gets longer or shorter chunks after the given ones.
     """
-    if count < 2:
-        raise ValueError(f"plan_fixed needs at least 2 chunks, got {count}")
-    if not 0 < first_cut_s < duration_s:
-        raise ValueError(f"first cut {first_cut_s} is outside (0, {duration_s})")
+    if not 0 < len(cuts) < count:
+        raise ValueError(f"plan_fixed needs 1 to {count - 1} given cuts of {count} chunks, got {len(cuts)}")
+    if any(b <= a for a, b in pairwise([0.0, *cuts, duration_s])):
+        raise ValueError(f"given cuts {list(cuts)} are not increasing inside (0, {duration_s})")
     ordered = sorted(silences)
-    bounds = [0.0, first_cut_s]
-    for left in range(count - 1, 1, -1):  # chunks still to place after bounds[-1]
-        start = bounds[-1]
-        step = (duration_s - start) / left
-        cut = _next_cut(
-            start, duration_s, ordered, quiet_points, (step, step * 0.25, step * (1 + window), window)
-        )
-        bounds.append(max(cut, round(start + CUT_GRID_S, 2)))  # always move forward
+    bounds = [0.0, *cuts]
+    for left in range(count - len(cuts), 1, -1):  # chunks still to place after bounds[-1]
+        bounds.append(even_cut(bounds[-1], duration_s, left, ordered, quiet_points, window))
     bounds.append(duration_s)
     chunks = [Chunk(i, a, b) for i, (a, b) in enumerate(pairwise(bounds))]
     if any(c.end_s <= c.start_s for c in chunks):
         raise ValueError(
-            f"{duration_s - first_cut_s:.2f} s after the first cut cannot hold {count - 1} chunks"
+            f"{duration_s - cuts[-1]:.2f} s after the cut at {cuts[-1]:.2f} s cannot hold "
+            f"{count - len(cuts)} chunks"
         )
     return chunks
 

@@ -1,6 +1,6 @@
 """Transcode: validate an upload, normalise it to 16 kHz mono FLAC, plan and cut chunks at silences.
 
-A long recording's chunk 0 goes out while the rest still decodes (early.py); its other chunks, and
+A long recording's first chunks go out while the rest still decodes (early.py); its other chunks, and
 every chunk of a short recording, are published when the handler returns.
 """
 
@@ -21,7 +21,7 @@ from runtime.stage import Outcome, StageContext
 from services.transcode.chunking import Chunk, plan_chunks, plan_fixed
 from services.transcode.config import TranscodeSettings
 from services.transcode.cutting import cut_chunks
-from services.transcode.early import FirstChunk, chunk_planned, early_plan, job_updater
+from services.transcode.early import EarlyChunks, chunk_planned, early_plan, job_updater
 from services.transcode.errors import MediaError
 from services.transcode.normalize import NormalizeResult, normalize
 from services.transcode.probe import probe
@@ -60,16 +60,16 @@ class TranscodeHandler:
             with storage.local_file(event.source_key, work) as source:
                 info = probe(source, max_duration_s=self.settings.max_duration_s)
                 ctx.log.info("probed %s: %.1f s of %s", event.original_name, info.duration_s, info.codec)
-                first = self._first_chunk(event, ctx, loop, info.duration_s, target_s, work / "chunks")
+                early = self._early_chunks(event, ctx, loop, info.duration_s, target_s, work / "chunks")
                 ctx.progress(0.0, info.duration_s, "s", "decoding")
                 result = normalize(
                     source,
                     normalized,
                     expected_duration_s=info.duration_s,
                     progress=lambda done, total: ctx.progress(done, total, "s", "decoding"),
-                    prefix=first.hook if first is not None else None,
+                    prefix=early.hook if early is not None else None,
                 )
-            chunks, lane, published = self._plan(result, target_s, first, ctx)
+            chunks, lane, published = self._plan(result, target_s, early, ctx)
             ctx.progress(result.duration_s, result.duration_s, "s", f"cutting {len(chunks)} chunk(s)")
             chunk_files = cut_chunks(normalized, chunks[published:], work / "chunks")
             storage.put_file(keys.normalized_audio_key(job_id), normalized)
@@ -85,7 +85,7 @@ class TranscodeHandler:
             update=lambda state: _record(state, result.duration_s, len(chunks), job_id, lane),
         )
 
-    def _first_chunk(
+    def _early_chunks(
         self,
         event: JobSubmitted,
         ctx: StageContext,
@@ -93,38 +93,38 @@ class TranscodeHandler:
         probed_s: float,
         target_s: float,
         out_dir: Path,
-    ) -> FirstChunk | None:
-        """Chunk 0 to publish mid-decode, or None: a short recording, turned off, or no early publish."""
+    ) -> EarlyChunks | None:
+        """The chunks to publish mid-decode, or None: a short recording, turned off, or no early publish."""
         settings = self.settings
         enabled = settings.early_first_chunk and ctx.publish is not None
-        plan = early_plan(probed_s, target_s, settings.first_chunk_s, settings.long_job_s, enabled)
-        return None if plan is None else FirstChunk(event, ctx, plan, out_dir, job_updater(ctx, loop))
+        plan = early_plan(
+            probed_s, target_s, settings.first_chunk_s, settings.long_job_s, enabled, settings.early_chunks
+        )
+        return None if plan is None else EarlyChunks(event, ctx, plan, out_dir, job_updater(ctx, loop))
 
     def _plan(
-        self, result: NormalizeResult, target_s: float, first: FirstChunk | None, ctx: StageContext
+        self, result: NormalizeResult, target_s: float, early: EarlyChunks | None, ctx: StageContext
     ) -> tuple[list[Chunk], Lane, int]:
-        """The chunks, the lane, and how many chunks (0 or 1) are already published."""
-        if first is not None and first.cut_s is not None:
-            plan = first.plan
+        """The chunks, the lane, and how many chunks are already published."""
+        if early is not None and early.cuts:
+            plan, cuts = early.plan, early.cuts
             if abs(result.duration_s - plan.probed_s) > 1.0:
                 ctx.log.info(
                     "decoded %.1f s where ffprobe said %.1f s: the %d chunks announced get %.0f s each",
                     result.duration_s,
                     plan.probed_s,
                     plan.count,
-                    (result.duration_s - first.cut_s) / (plan.count - 1),
+                    (result.duration_s - cuts[-1]) / (plan.count - len(cuts)),
                 )
             try:
-                chunks = plan_fixed(
-                    result.duration_s, result.silences, first.cut_s, plan.count, result.quiet_points
-                )
+                chunks = plan_fixed(result.duration_s, result.silences, cuts, plan.count, result.quiet_points)
             except ValueError as exc:  # only a decode far shorter than the probe: the same on a retry
                 raise MediaError(
                     f"decoded audio ({result.duration_s:.1f} s) is far shorter than its header says "
                     f"({plan.probed_s:.1f} s): {exc}"
                 ) from exc
-            return chunks, plan.lane, 1
-        if first is not None:  # decoded audio ended before chunk 0's prefix: nothing went out early
+            return chunks, plan.lane, len(cuts)
+        if early is not None:  # decoded audio ended before chunk 0's prefix: nothing went out early
             ctx.log.info("decoded only %.1f s: planning chunks after the decode", result.duration_s)
         chunks = plan_chunks(
             result.duration_s,

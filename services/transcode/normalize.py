@@ -1,7 +1,7 @@
 """One streaming ffmpeg pass: 16 kHz mono FLAC to disk, PCM to Python for silences and progress.
 
-A PrefixHook sees the opening of the recording while the rest still decodes: the PCM of its first
-whole blocks and their frame levels, the same samples the FLAC gets (transcode cuts chunk 0 there).
+A PrefixHook sees stretches of the recording while the rest still decodes: the PCM of whole blocks
+and their frame levels, the same samples the FLAC gets (transcode cuts its first chunks there).
 """
 
 from __future__ import annotations
@@ -49,22 +49,39 @@ Progress = Callable[[float, float], None]
 FLAC_TIMEOUT_S = 120.0
 
 
+Span = tuple[float, float]  # (start_s, end_s) of the decoded audio a hook wants next
+
+
 @dataclass(frozen=True)
 class PrefixHook:
-    """Called once, mid-decode, with the first `seconds` (rounded up to whole 3 s blocks) of int16
-    PCM and their frame levels; never when the recording is shorter. What it raises fails normalize.
+    """Called mid-decode, as often as it asks, with stretches of int16 PCM and their frame levels.
 
-    The prefix is a fixed number of samples, whatever the pipe reads returned, so a second decode of
-    the same upload hands the hook the same arrays.
+    The first stretch is the opening `seconds`; on_prefix(pcm, levels, start) gets the samples from
+    `start` on and answers with the next span it wants, or None. Spans are widened to whole 3 s blocks
+    and must move forward; one the recording does not reach is never handed over. What on_prefix raises
+    fails normalize.
+
+    The spans are fixed numbers of samples, whatever the pipe reads returned, so a second decode of the
+    same upload hands the hook the same arrays (as long as the hook answers the same to the same PCM).
     """
 
     seconds: float
-    on_prefix: Callable[[np.ndarray, np.ndarray], None]
+    on_prefix: Callable[[np.ndarray, np.ndarray, int], Span | None]
 
     @property
     def samples(self) -> int:
-        block = BLOCK_FRAMES * FRAME_SAMPLES
-        return max(1, -(-round(self.seconds * SAMPLE_RATE) // block)) * block
+        return _block_ceil(self.seconds)
+
+
+def _block_ceil(seconds: float) -> int:
+    """Samples up to the first whole 3 s block boundary at or past `seconds` (at least one block)."""
+    block = BLOCK_FRAMES * FRAME_SAMPLES
+    return max(1, -(-round(seconds * SAMPLE_RATE) // block)) * block
+
+
+def _block_floor(seconds: float) -> int:
+    block = BLOCK_FRAMES * FRAME_SAMPLES
+    return max(0, round(seconds * SAMPLE_RATE) // block) * block
 
 
 class NormalizeResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,25 +157,47 @@ def quiet_points(levels: np.ndarray) -> list[tuple[float, float]]:
 
 
 class _Prefix:
-    """Keeps the PCM of the first blocks until the hook has seen them (3.5 MB for 111 s)."""
+    """Keeps the PCM blocks from the span a hook wants next until the decode has reached its end."""
 
     def __init__(self, hook: PrefixHook | None) -> None:
-        self.hook = hook
+        self.on_prefix = hook.on_prefix if hook is not None else None
+        self.start, self.end = 0, hook.samples if hook is not None else 0
+        self.kept_from = 0  # the first sample of blocks[0]
         self.blocks: list[np.ndarray] = []
+        self.levels: list[np.ndarray] = []
 
-    def add(self, block: np.ndarray, total_samples: int, levels: list[np.ndarray]) -> None:
-        if self.hook is None:
+    def add(self, block: np.ndarray, total_samples: int, levels: np.ndarray) -> None:
+        if self.on_prefix is None:
             return
         self.blocks.append(block)
-        wanted = self.hook.samples
-        if total_samples < wanted:
+        self.levels.append(levels)
+        self._trim()
+        while self.on_prefix is not None and total_samples >= self.end:
+            # every block but the last of the decode is whole, so these are whole 30 ms frames
+            a, b = self.start - self.kept_from, self.end - self.kept_from
+            pcm = np.concatenate(self.blocks)[a:b]
+            frames = np.concatenate(self.levels)[a // FRAME_SAMPLES : b // FRAME_SAMPLES]
+            try:
+                wanted = self.on_prefix(pcm, frames, self.start)
+            except BrokenPipeError as exc:  # not the encoder's pipe: _transcode must not take it for one
+                raise RuntimeError(f"the prefix hook failed: {exc}") from exc
+            self._next(wanted)
+
+    def _next(self, wanted: Span | None) -> None:
+        if wanted is None:
+            self.on_prefix, self.blocks, self.levels = None, [], []
             return
-        hook, pcm = self.hook, np.concatenate(self.blocks)[:wanted]
-        self.hook, self.blocks = None, []
-        try:  # wanted is whole blocks, so whole 30 ms frames: these are the levels of exactly pcm
-            hook.on_prefix(pcm, np.concatenate(levels)[: wanted // FRAME_SAMPLES])
-        except BrokenPipeError as exc:  # not the encoder's pipe: _transcode must not take it for one
-            raise RuntimeError(f"the prefix hook failed: {exc}") from exc
+        start, end = _block_floor(wanted[0]), _block_ceil(wanted[1])
+        if start < self.start or end <= self.end:
+            raise RuntimeError(f"the prefix hook asked for {wanted}, behind what it has seen")
+        self.start, self.end = start, end
+        self._trim()
+
+    def _trim(self) -> None:
+        """Drops the blocks that end before the wanted span starts (they may not all be here yet)."""
+        while self.blocks and self.kept_from + self.blocks[0].size <= self.start:
+            self.kept_from += self.blocks[0].size
+            del self.blocks[0], self.levels[0]
 
 
 def _pump_pcm(
@@ -180,7 +219,7 @@ def _pump_pcm(
         block = np.frombuffer(data, dtype=np.int16)
         levels.append(_frame_levels(block.astype(np.float32)))
         total_samples += block.size
-        opening.add(block, total_samples, levels)
+        opening.add(block, total_samples, levels[-1])
         now = time.monotonic()
         if progress is not None and now - last_report >= PROGRESS_EVERY_S:
             progress(total_samples / SAMPLE_RATE, expected_s)

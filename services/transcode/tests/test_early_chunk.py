@@ -1,4 +1,4 @@
-"""Chunk 0 published mid-decode: the prefix hook, the handler's early event, determinism, odd lengths."""
+"""Chunks published mid-decode: the prefix hook, the handler's early events, determinism, odd lengths."""
 
 from __future__ import annotations
 
@@ -132,14 +132,40 @@ def chunk_events(outcome: Outcome) -> list[ChunkPlanned]:
 
 
 def test_prefix_hook_gets_the_first_samples_of_the_flac(clips: dict[str, Path], tmp_path: Path) -> None:
-    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    seen: list[tuple[np.ndarray, np.ndarray, int]] = []
+
+    def keep(pcm: np.ndarray, levels: np.ndarray, start: int) -> None:
+        seen.append((pcm, levels, start))
+
     dest = tmp_path / "n.flac"
-    result = normalize(clips["five"], dest, prefix=PrefixHook(26.0, lambda pcm, lv: seen.append((pcm, lv))))
-    ((pcm, levels),) = seen  # once
-    assert pcm.dtype == np.int16 and pcm.size == 27 * 16000  # 26 s rounded up to whole 3 s blocks
+    result = normalize(clips["five"], dest, prefix=PrefixHook(26.0, keep))
+    ((pcm, levels, start),) = seen  # once
+    assert pcm.dtype == np.int16 and pcm.size == 27 * 16000 and start == 0  # whole 3 s blocks
     assert levels.size == pcm.size // 480
     assert np.array_equal(pcm, decoded_samples(dest)[: pcm.size])
     assert result.duration_s == pytest.approx(163.0, abs=0.1)
+
+
+def test_prefix_hook_gets_each_stretch_it_asks_for(clips: dict[str, Path], tmp_path: Path) -> None:
+    seen: list[tuple[np.ndarray, np.ndarray, int]] = []
+    spans = iter([(50.0, 100.0), (100.5, 120.0), (130.0, 400.0)])  # the last ends past the recording
+
+    def next_span(pcm: np.ndarray, levels: np.ndarray, start: int) -> tuple[float, float] | None:
+        seen.append((pcm, levels, start))
+        return next(spans)
+
+    dest = tmp_path / "n.flac"
+    normalize(clips["five"], dest, prefix=PrefixHook(10.0, next_span))
+    whole = decoded_samples(dest)
+    # widened to whole 3 s blocks: [0, 12), [48, 102), [99, 120) s; [129, 402) is never reached
+    assert [(start / 16000, pcm.size / 16000) for pcm, _, start in seen] == [(0, 12), (48, 54), (99, 21)]
+    for pcm, levels, start in seen:
+        assert np.array_equal(pcm, whole[start : start + pcm.size]) and levels.size == pcm.size // 480
+
+
+def test_a_hook_that_asks_to_go_back_fails_normalize(clips: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="behind what it has seen"):
+        normalize(clips["five"], tmp_path / "n.flac", prefix=PrefixHook(30.0, lambda *_: (0.0, 20.0)))
 
 
 def test_prefix_hook_is_not_called_on_a_shorter_recording(clips: dict[str, Path], tmp_path: Path) -> None:
@@ -149,7 +175,7 @@ def test_prefix_hook_is_not_called_on_a_shorter_recording(clips: dict[str, Path]
 
 
 def test_what_the_hook_raises_fails_normalize(clips: dict[str, Path], tmp_path: Path) -> None:
-    def refuse(pcm: np.ndarray, levels: np.ndarray) -> None:
+    def refuse(pcm: np.ndarray, levels: np.ndarray, start: int) -> None:
         raise ConnectionError("the bus is down")
 
     with pytest.raises(ConnectionError, match="the bus is down"):
@@ -202,10 +228,11 @@ async def test_decoded_length_other_than_the_header(
     decoded_s = outcome.events[0].duration_s  # type: ignore[attr-defined]
     assert (decoded_s < probed_s - 10) if shorter else (decoded_s > probed_s + 10)
     count = fixed_count(probed_s, 60.0, 20.0)
-    (first,) = run.published.events
-    assert first.count == count and len(chunk_events(outcome)) == count - 1
+    early = list(run.published.events)  # chunk 0, and chunk 1 too where it ends before half the probe
+    assert early and [e.index for e in early] == list(range(len(early)))
+    assert all(e.count == count for e in early) and len(chunk_events(outcome)) == count - len(early)
     run.check_chunks_concatenate(count)
-    even = (decoded_s - first.end_s) / (count - 1)
+    even = (decoded_s - early[-1].end_s) / (count - len(early))
     assert (even < 60.0) if shorter else (even > 60.0)
 
 
@@ -215,6 +242,33 @@ async def test_a_truncated_upload_fails_after_chunk_0(clips: dict[str, Path], tm
     with pytest.raises(MediaError, match="upload looks truncated"):
         await run.transcode()
     assert [e.index for e in run.published.events] == [0]
+
+
+async def test_the_next_chunks_go_out_while_decoding_too(clips: dict[str, Path], tmp_path: Path) -> None:
+    """30 s chunks: chunk 1 is decoded long before the end and goes out early; chunk 2 would end past
+    half the probed length, so it waits for the decode (the rest can absorb a wrong probe)."""
+    settings = TranscodeSettings(chunk_seconds=30, first_chunk_s=20)
+    run = Run(tmp_path, clips["five"])
+    outcome = await run.transcode(settings)
+    count = fixed_count(probe(clips["five"]).duration_s, 30.0, 20.0)
+    assert count == 6
+    early = list(run.published.events)
+    assert [(e.index, e.count) for e in early] == [(0, 6), (1, 6)]
+    assert early[1].start_s == early[0].end_s and 16.0 <= early[0].end_s <= 24.0
+    step = (probe(clips["five"]).duration_s - early[0].end_s) / 5  # an even share of the probed rest
+    assert 0.8 * step <= early[1].end_s - early[1].start_s <= 1.2 * step
+    assert all(seen["chunk_stored"] and not seen["normalized_stored"] for seen in run.published.seen)
+    later = chunk_events(outcome)
+    assert [e.index for e in later] == [2, 3, 4, 5] and later[0].start_s == early[1].end_s
+    parts = run.check_chunks_concatenate(count)
+    assert parts[1].size == round(early[1].end_s * 16000) - round(early[1].start_s * 16000)
+    again = await run.transcode(settings)  # a redelivery cuts, writes and publishes the same
+    assert run.published.events[2:] == early and again.events == outcome.events
+    run.check_chunks_concatenate(count)
+    one = Run(tmp_path / "one", clips["five"])
+    await one.transcode(TranscodeSettings(chunk_seconds=30, first_chunk_s=20, early_chunks=1))
+    (alone,) = one.published.events  # its own job id: the same cut, and nothing else goes out early
+    assert (alone.index, alone.count, alone.start_s, alone.end_s) == (0, 6, early[0].start_s, early[0].end_s)
 
 
 @pytest.mark.parametrize(
