@@ -20,9 +20,11 @@ class TranscodeSettings(BaseSettings):
     # Off: every chunk is published after the whole file is decoded, planned from its exact length.
     early_first_chunk: bool = True
     # With early_first_chunk, up to this many chunks go out mid-decode, each once its own stretch is
-    # decoded (and only in the first half of the probed duration): chunk 0, then enough for the other
-    # transcribers to start while the decode goes on. Memory: one chunk's PCM (19 MB at 600 s).
-    early_chunks: int = Field(default=3, ge=1, le=16)
+    # decoded (and only in the first half of the probed duration), so more transcribers start while the
+    # decode goes on. 1 (chunk 0 only) where the cores are few: on 2 cores, 3 slowed the decode the
+    # diarizer waits for from 36 to 57 s and the transcript came 53 s later. Raise it where there are
+    # cores to spare. Memory: one chunk's PCM (19 MB at 600 s).
+    early_chunks: int = Field(default=1, ge=1, le=16)
     # Recordings longer than this go to the long lane: every stage serves both lanes at once, so short
     # jobs pass long ones instead of queueing behind hours of audio.
     long_job_s: float = Field(default=1800.0, gt=0)

@@ -247,7 +247,7 @@ async def test_a_truncated_upload_fails_after_chunk_0(clips: dict[str, Path], tm
 async def test_the_next_chunks_go_out_while_decoding_too(clips: dict[str, Path], tmp_path: Path) -> None:
     """30 s chunks: chunk 1 is decoded long before the end and goes out early; chunk 2 would end past
     half the probed length, so it waits for the decode (the rest can absorb a wrong probe)."""
-    settings = TranscodeSettings(chunk_seconds=30, first_chunk_s=20)
+    settings = TranscodeSettings(chunk_seconds=30, first_chunk_s=20, early_chunks=3)
     run = Run(tmp_path, clips["five"])
     outcome = await run.transcode(settings)
     count = fixed_count(probe(clips["five"]).duration_s, 30.0, 20.0)
@@ -266,7 +266,7 @@ async def test_the_next_chunks_go_out_while_decoding_too(clips: dict[str, Path],
     assert run.published.events[2:] == early and again.events == outcome.events
     run.check_chunks_concatenate(count)
     one = Run(tmp_path / "one", clips["five"])
-    await one.transcode(TranscodeSettings(chunk_seconds=30, first_chunk_s=20, early_chunks=1))
+    await one.transcode(TranscodeSettings(chunk_seconds=30, first_chunk_s=20))  # the default: chunk 0 only
     (alone,) = one.published.events  # its own job id: the same cut, and nothing else goes out early
     assert (alone.index, alone.count, alone.start_s, alone.end_s) == (0, 6, early[0].start_s, early[0].end_s)
 
