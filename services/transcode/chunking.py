@@ -15,7 +15,16 @@ from itertools import pairwise
 
 import msgspec
 
-__all__ = ["Chunk", "even_cut", "first_cut", "fixed_count", "plan_chunks", "plan_fixed", "short_first"]
+__all__ = [
+    "Chunk",
+    "even_cut",
+    "even_reach",
+    "first_cut",
+    "fixed_count",
+    "plan_chunks",
+    "plan_fixed",
+    "short_first",
+]
 
 CUT_GRID_S = 0.01  # cuts land on 10 ms (160 samples at 16 kHz): whole microseconds for ffmpeg
 LONG_ENOUGH_S = 1.5  # a pause this long is as good a cut as any longer one; prefer nearer
@@ -124,6 +133,12 @@ def fixed_count(duration_s: float, target_s: float, first_s: float, window: floa
     return 1 + max(1, round(rest / target_s), math.ceil(rest / (target_s * (1 + window))))
 
 
+def even_reach(start: float, duration_s: float, left: int, window: float = WINDOW) -> float:
+    """How far even_cut(start, duration_s, left, ...) reads: one even share of what is left, plus the
+    window it may move the cut by."""
+    return start + (duration_s - start) / left * (1 + window)
+
+
 def even_cut(
     start: float,
     duration_s: float,
@@ -134,9 +149,9 @@ def even_cut(
 ) -> float:
     """The next cut of plan_fixed: `left` chunks still to place after start share what is left evenly;
     the cut aims at one share and moves to the best pause within ± window of it (audio up to
-    start + share * (1 + window) is all it reads)."""
+    even_reach is all it reads)."""
     step = (duration_s - start) / left
-    limits = (step, step * 0.25, step * (1 + window), window)
+    limits = (step, step * 0.25, even_reach(start, duration_s, left, window) - start, window)
     cut = _next_cut(start, duration_s, silences, quiet_points, limits)
     return max(cut, round(start + CUT_GRID_S, 2))  # always move forward
 

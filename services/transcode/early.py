@@ -31,7 +31,15 @@ from contracts import keys
 from contracts.events import ChunkPlanned, JobSubmitted, Lane
 from contracts.state import JobState
 from runtime.stage import StageContext, wait_on_loop
-from services.transcode.chunking import WINDOW, Chunk, even_cut, first_cut, fixed_count, short_first
+from services.transcode.chunking import (
+    WINDOW,
+    Chunk,
+    even_cut,
+    even_reach,
+    first_cut,
+    fixed_count,
+    short_first,
+)
 from services.transcode.cutting import chunk_path, to_sample
 from services.transcode.normalize import (
     SAMPLE_RATE,
@@ -170,5 +178,5 @@ class EarlyChunks:
         if index >= plan.early:
             return None
         begin = self.cuts[-1]
-        end = begin + (plan.probed_s - begin) / (plan.count - index) * (1 + WINDOW) + PREFIX_MARGIN_S
+        end = even_reach(begin, plan.probed_s, plan.count - index) + PREFIX_MARGIN_S
         return (begin, end) if end <= plan.probed_s * LATEST_EARLY else None
